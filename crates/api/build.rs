@@ -5,6 +5,7 @@ use std::{env, path::PathBuf};
 
 const PROTOS: &[&str] = &[
     "mvccpb/kv.proto",
+    "membershippb/membership.proto",
     "authpb/auth.proto",
     "etcdserverpb/rpc.proto",
     "etcdserverpb/raft_internal.proto",
@@ -35,6 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .preserve_proto_field_names()
         .build(&[
             ".etcdserverpb",
+            ".membershippb",
             ".mvccpb",
             ".authpb",
             ".v3electionpb",

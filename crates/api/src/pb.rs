@@ -12,6 +12,11 @@ pub mod authpb {
     include!(concat!(env!("OUT_DIR"), "/authpb.serde.rs"));
 }
 
+pub mod membershippb {
+    include!(concat!(env!("OUT_DIR"), "/membershippb.rs"));
+    include!(concat!(env!("OUT_DIR"), "/membershippb.serde.rs"));
+}
+
 pub mod etcdserverpb {
     include!(concat!(env!("OUT_DIR"), "/etcdserverpb.rs"));
     include!(concat!(env!("OUT_DIR"), "/etcdserverpb.serde.rs"));

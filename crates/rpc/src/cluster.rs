@@ -1,0 +1,79 @@
+//! The Cluster service: membership as this member sees it.
+
+use std::sync::Arc;
+
+use api::pb::etcdserverpb::{
+    MemberAddRequest, MemberAddResponse, MemberListRequest, MemberListResponse,
+    MemberPromoteRequest, MemberPromoteResponse, MemberRemoveRequest, MemberRemoveResponse,
+    MemberUpdateRequest, MemberUpdateResponse, cluster_server,
+};
+use api::{Cluster, Error, HeaderSource};
+use tonic::{Request, Response, Status};
+
+use crate::metrics::{CallType, GrpcMetrics, Method};
+use crate::{header, unary};
+
+pub struct CheckedCluster {
+    pub(crate) inner: Arc<dyn Cluster>,
+    pub(crate) header: Arc<dyn HeaderSource>,
+}
+
+#[async_trait::async_trait]
+impl Cluster for CheckedCluster {
+    async fn member_list(&self, req: MemberListRequest) -> Result<MemberListResponse, Error> {
+        let mut resp = self.inner.member_list(req).await?;
+        header::fill(self.header.as_ref(), &mut resp.header);
+        Ok(resp)
+    }
+}
+
+pub struct GrpcCluster {
+    pub(crate) cluster: Arc<dyn Cluster>,
+    pub(crate) metrics: GrpcMetrics,
+}
+
+const fn method(name: &'static str) -> Method {
+    Method { service: "etcdserverpb.Cluster", name, kind: CallType::Unary }
+}
+
+fn membership_changes_unsupported() -> Status {
+    Status::unimplemented("membership changes are not supported by this server yet")
+}
+
+#[tonic::async_trait]
+impl cluster_server::Cluster for GrpcCluster {
+    async fn member_add(
+        &self,
+        _req: Request<MemberAddRequest>,
+    ) -> Result<Response<MemberAddResponse>, Status> {
+        Err(membership_changes_unsupported())
+    }
+
+    async fn member_remove(
+        &self,
+        _req: Request<MemberRemoveRequest>,
+    ) -> Result<Response<MemberRemoveResponse>, Status> {
+        Err(membership_changes_unsupported())
+    }
+
+    async fn member_update(
+        &self,
+        _req: Request<MemberUpdateRequest>,
+    ) -> Result<Response<MemberUpdateResponse>, Status> {
+        Err(membership_changes_unsupported())
+    }
+
+    async fn member_list(
+        &self,
+        req: Request<MemberListRequest>,
+    ) -> Result<Response<MemberListResponse>, Status> {
+        unary(&self.metrics, method("MemberList"), self.cluster.member_list(req.into_inner())).await
+    }
+
+    async fn member_promote(
+        &self,
+        _req: Request<MemberPromoteRequest>,
+    ) -> Result<Response<MemberPromoteResponse>, Status> {
+        Err(membership_changes_unsupported())
+    }
+}
