@@ -1,0 +1,12 @@
+//! Go's text conventions that etcdctl's output inherits: `%q` quoting,
+//! `time.Duration` and `strconv` texts, `fmt.Sscanf`'s `%q`, encoding/json
+//! string escaping and go-humanize's byte sizes. Each mirrors the behaviour of
+//! the Go version etcdctl 3.4.23 was built with (Go 1.19).
+
+pub mod duration;
+pub mod humanize;
+pub mod json;
+pub mod quote;
+pub mod scan;
+pub mod strconv;
+pub mod tabwriter;

@@ -1,0 +1,183 @@
+//! The `simple` format: keys and values on their own lines, `OK`,
+//! `SUCCESS`/`FAILURE`, comma-separated endpoint rows.
+
+use api::pb::etcdserverpb::response_op::Response;
+use api::pb::etcdserverpb::{DeleteRangeResponse, PutResponse, RangeResponse, TxnResponse};
+use api::pb::mvccpb::KeyValue;
+
+use super::{Display, EpHashKv, EpHealth, EpStatus};
+use crate::error::Error;
+use crate::io::Io;
+
+/// `--hex` form: every byte as `\xNN`.
+fn hex(bytes: &[u8]) -> Vec<u8> {
+    bytes
+        .iter()
+        .flat_map(|b| format!("\\x{b:02x}").into_bytes())
+        .collect()
+}
+
+/// etcdctl's `printKV`.
+fn kv(io: &mut Io<'_>, d: &Display, kv: &KeyValue) {
+    let (k, v) = if d.hex {
+        (hex(&kv.key), hex(&kv.value))
+    } else {
+        (kv.key.clone(), kv.value.clone())
+    };
+    if !d.value_only {
+        io.write(&k);
+        io.write(b"\n");
+    }
+    io.write(&v);
+    io.write(b"\n");
+}
+
+pub fn get(io: &mut Io<'_>, d: &Display, r: &RangeResponse) -> Result<(), Error> {
+    for x in &r.kvs {
+        kv(io, d, x);
+    }
+    Ok(())
+}
+
+pub fn put(io: &mut Io<'_>, d: &Display, r: &PutResponse) -> Result<(), Error> {
+    io.println("OK");
+    if let Some(prev) = &r.prev_kv {
+        kv(io, d, prev);
+    }
+    Ok(())
+}
+
+pub fn del(io: &mut Io<'_>, d: &Display, r: &DeleteRangeResponse) -> Result<(), Error> {
+    io.println(&r.deleted.to_string());
+    for x in &r.prev_kvs {
+        kv(io, d, x);
+    }
+    Ok(())
+}
+
+pub fn txn(io: &mut Io<'_>, d: &Display, r: &TxnResponse) -> Result<(), Error> {
+    io.println(if r.succeeded { "SUCCESS" } else { "FAILURE" });
+    for op in &r.responses {
+        io.println("");
+        match &op.response {
+            Some(Response::ResponseDeleteRange(x)) => del(io, d, x)?,
+            Some(Response::ResponsePut(x)) => put(io, d, x)?,
+            Some(Response::ResponseRange(x)) => get(io, d, x)?,
+            other => io.println(&format!("unexpected response {other:?}")),
+        }
+    }
+    Ok(())
+}
+
+pub fn endpoint_health(io: &mut Io<'_>, list: &[EpHealth]) -> Result<(), Error> {
+    for h in list {
+        if h.error.is_empty() {
+            io.eprint(&format!(
+                "{} is healthy: successfully committed proposal: took = {}\n",
+                h.endpoint, h.took
+            ));
+        } else {
+            io.eprint(&format!(
+                "{} is unhealthy: failed to commit proposal: {}\n",
+                h.endpoint, h.error
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn rows(io: &mut Io<'_>, rows: Vec<Vec<String>>) -> Result<(), Error> {
+    for row in rows {
+        io.println(&row.join(", "));
+    }
+    Ok(())
+}
+
+pub fn endpoint_status(io: &mut Io<'_>, list: &[EpStatus]) -> Result<(), Error> {
+    rows(io, super::status_rows(list))
+}
+
+pub fn endpoint_hashkv(io: &mut Io<'_>, list: &[EpHashKv]) -> Result<(), Error> {
+    rows(io, super::hashkv_rows(list))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::printer::Format;
+    use api::pb::etcdserverpb::ResponseOp;
+
+    fn printed(f: impl FnOnce(&mut Io<'_>)) -> (String, String) {
+        let (mut stdin, mut out, mut err) = (&b""[..], Vec::new(), Vec::new());
+        let mut io = Io {
+            stdin: &mut stdin,
+            out: &mut out,
+            err: &mut err,
+        };
+        f(&mut io);
+        (
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(err).unwrap(),
+        )
+    }
+
+    fn display(hex: bool, value_only: bool) -> Display {
+        Display {
+            format: Format::Simple,
+            hex,
+            value_only,
+        }
+    }
+
+    fn kv(k: &[u8], v: &[u8]) -> KeyValue {
+        KeyValue {
+            key: k.to_vec(),
+            value: v.to_vec(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn prints_keys_values_hex_and_values_only() {
+        let r = RangeResponse {
+            kvs: vec![kv(b"foo", b"bar")],
+            ..Default::default()
+        };
+        let (out, _) = printed(|io| get(io, &display(false, false), &r).unwrap());
+        assert_eq!(out, "foo\nbar\n");
+        let (out, _) = printed(|io| get(io, &display(true, false), &r).unwrap());
+        assert_eq!(out, "\\x66\\x6f\\x6f\n\\x62\\x61\\x72\n");
+        let (out, _) = printed(|io| get(io, &display(false, true), &r).unwrap());
+        assert_eq!(out, "bar\n");
+    }
+
+    #[test]
+    fn prints_txn_sections_and_health_on_stderr() {
+        let r = TxnResponse {
+            succeeded: false,
+            responses: vec![ResponseOp {
+                response: Some(Response::ResponseDeleteRange(DeleteRangeResponse {
+                    deleted: 1,
+                    prev_kvs: vec![kv(b"k", b"v")],
+                    ..Default::default()
+                })),
+            }],
+            ..Default::default()
+        };
+        let (out, _) = printed(|io| txn(io, &display(false, false), &r).unwrap());
+        assert_eq!(out, "FAILURE\n\n1\nk\nv\n");
+        let list = [EpHealth {
+            endpoint: "e:1".into(),
+            health: true,
+            took: "1ms".into(),
+            error: String::new(),
+        }];
+        let (out, err) = printed(|io| endpoint_health(io, &list).unwrap());
+        assert_eq!(out, "");
+        assert_eq!(
+            err,
+            "e:1 is healthy: successfully committed proposal: took = 1ms\n"
+        );
+    }
+}

@@ -1,0 +1,39 @@
+//! The `table` format, which etcdctl offers for the endpoint commands only.
+
+use super::{EpHashKv, EpHealth, EpStatus, tablewriter};
+use crate::error::Error;
+use crate::io::Io;
+
+pub fn endpoint_health(io: &mut Io<'_>, list: &[EpHealth]) -> Result<(), Error> {
+    let t = tablewriter::render(
+        &["endpoint", "health", "took", "error"],
+        &super::health_rows(list),
+    );
+    io.print(&t);
+    Ok(())
+}
+
+pub fn endpoint_status(io: &mut Io<'_>, list: &[EpStatus]) -> Result<(), Error> {
+    let header = [
+        "endpoint",
+        "ID",
+        "version",
+        "db size",
+        "is leader",
+        "is learner",
+        "raft term",
+        "raft index",
+        "raft applied index",
+        "errors",
+    ];
+    io.print(&tablewriter::render(&header, &super::status_rows(list)));
+    Ok(())
+}
+
+pub fn endpoint_hashkv(io: &mut Io<'_>, list: &[EpHashKv]) -> Result<(), Error> {
+    io.print(&tablewriter::render(
+        &["endpoint", "hash"],
+        &super::hashkv_rows(list),
+    ));
+    Ok(())
+}
