@@ -1,0 +1,86 @@
+//! Consistency hashes for etcd's Maintenance.Hash and HashKV: CRC-32C
+//! (Castagnoli) over table contents, so members with the same applied
+//! history produce the same number.
+
+use std::collections::HashSet;
+
+use crc::{CRC_32_ISCSI, Crc};
+use redb::{ReadableDatabase, ReadableTable};
+
+use crate::Error;
+use crate::core::Core;
+use crate::revision::Revision;
+use crate::tables::{CONSISTENT_INDEX, KV, META};
+
+static CASTAGNOLI: Crc<u32> = Crc::<u32>::new(&CRC_32_ISCSI);
+
+/// Hash of the whole store like etcd's backend hash: each table's name,
+/// then its keys and values in order. The consistent index is left out (it
+/// differs between members that applied the same data), and so are
+/// revisions not yet published.
+pub(crate) fn hash(core: &Core) -> Result<u32, Error> {
+    let (cur_rev, txn) = {
+        let shared = core.read_shared();
+        (
+            shared.current_rev,
+            core.db.begin_read().map_err(Error::storage)?,
+        )
+    };
+    let mut digest = CASTAGNOLI.digest();
+    digest.update(b"key");
+    let kv = txn.open_table(KV).map_err(Error::storage)?;
+    let upper = Revision::new(cur_rev.saturating_add(1), 0).to_bytes();
+    for entry in kv.range(..upper.as_slice()).map_err(Error::storage)? {
+        let (k, v) = entry.map_err(Error::storage)?;
+        digest.update(k.value());
+        digest.update(v.value());
+    }
+    digest.update(b"meta");
+    let meta = txn.open_table(META).map_err(Error::storage)?;
+    for entry in meta.iter().map_err(Error::storage)? {
+        let (k, v) = entry.map_err(Error::storage)?;
+        if k.value() != CONSISTENT_INDEX {
+            digest.update(k.value());
+            digest.update(v.value());
+        }
+    }
+    Ok(digest.finalize())
+}
+
+/// etcd's HashByRev: the key table up to `rev` (0 = current), counting
+/// revisions at or below the compact revision only if a compaction at `rev`
+/// would keep them. Returns (hash, compact revision, current revision).
+pub(crate) fn hash_kv(core: &Core, rev: i64) -> Result<(u32, i64, i64), Error> {
+    let (cur_rev, compact_rev, at, keep, txn) = {
+        let shared = core.read_shared();
+        let (cur, compact) = (shared.current_rev, shared.compact_rev);
+        if rev > 0 && rev <= compact {
+            return Err(api::Error::Compacted.into());
+        }
+        if rev > 0 && rev > cur {
+            return Err(api::Error::FutureRev.into());
+        }
+        let at = if rev == 0 { cur } else { rev };
+        let keep = shared.index.keep(at);
+        let txn = core.db.begin_read().map_err(Error::storage)?;
+        (cur, compact, at, keep, txn)
+    };
+    let mut digest = CASTAGNOLI.digest();
+    digest.update(b"key");
+    let kv = txn.open_table(KV).map_err(Error::storage)?;
+    let upper = Revision::new(at.saturating_add(1), 0).to_bytes();
+    for entry in kv.range(..upper.as_slice()).map_err(Error::storage)? {
+        let (k, v) = entry.map_err(Error::storage)?;
+        let (kr, _) = Revision::from_key(k.value())?;
+        if skipped_by_compaction(kr, compact_rev, &keep) {
+            continue;
+        }
+        digest.update(k.value());
+        digest.update(v.value());
+    }
+    Ok((digest.finalize(), compact_rev, cur_rev))
+}
+
+fn skipped_by_compaction(rev: Revision, compact_rev: i64, keep: &HashSet<Revision>) -> bool {
+    rev.main <= compact_rev && !keep.is_empty() && !keep.contains(&rev)
+}

@@ -1,0 +1,35 @@
+//! The mvcc crate is the storage layer under the etcd server's apply loop:
+//! etcd 3.4's multi-version key-value store on a redb file. It owns the
+//! revisioned key space (the `key` table of encoded revisions -> KeyValue),
+//! the in-memory key index with its generations, the `meta` table (raft
+//! consistent index, compaction revisions), etcd's Range/Put/DeleteRange/Txn/
+//! Compact semantics, hashes, and the watchable store with synced and
+//! unsynced watcher groups. It exposes [`Store`] (reads, [`WriteBatch`]es
+//! that group raft entries into one transaction, hashes, counters) and
+//! [`WatchStream`]. It speaks the `api` wire types and knows nothing of raft,
+//! leases, auth or the network: it never checks lease existence or
+//! permissions, never blocks a write on a watcher, and never starts empty
+//! from a file it cannot read.
+
+mod apply;
+mod batch;
+mod core;
+mod counters;
+mod error;
+mod hash;
+mod index;
+mod key_index;
+mod range;
+mod restore;
+pub mod revision;
+mod store;
+mod tables;
+mod txn;
+mod watch;
+
+pub use batch::WriteBatch;
+pub use counters::Counters;
+pub use error::Error;
+pub use revision::Revision;
+pub use store::{Store, StoreOptions};
+pub use watch::{WatchBatch, WatchStream};

@@ -1,0 +1,59 @@
+//! The layout of the database file, named like etcd's bolt buckets: `key`
+//! maps an encoded revision to the prost-encoded `mvccpb::KeyValue` written
+//! at that revision; `meta` holds the raft index the data corresponds to and
+//! the compaction revisions.
+
+use redb::TableDefinition;
+
+use crate::Error;
+use crate::revision::{REVISION_BYTES_LEN, Revision};
+
+pub(crate) type Bytes = &'static [u8];
+
+pub(crate) const KV: TableDefinition<Bytes, Bytes> = TableDefinition::new("key");
+pub(crate) const META: TableDefinition<Bytes, Bytes> = TableDefinition::new("meta");
+
+/// Raft index of the last entry applied; 8 bytes big-endian.
+pub(crate) const CONSISTENT_INDEX: &[u8] = b"consistent_index";
+/// Compaction revision requested; an encoded revision with main only.
+pub(crate) const SCHEDULED_COMPACT: &[u8] = b"scheduledCompactRev";
+/// Compaction revision completed on disk; same encoding.
+pub(crate) const FINISHED_COMPACT: &[u8] = b"finishedCompactRev";
+
+pub(crate) fn encode_index(index: u64) -> [u8; 8] {
+    index.to_be_bytes()
+}
+
+pub(crate) fn decode_index(bytes: &[u8]) -> Result<u64, Error> {
+    let raw: [u8; 8] = bytes.try_into().map_err(|_| {
+        Error::Corrupt(format!("consistent index has {} bytes, not 8", bytes.len()))
+    })?;
+    Ok(u64::from_be_bytes(raw))
+}
+
+pub(crate) fn encode_compact_rev(rev: i64) -> [u8; REVISION_BYTES_LEN] {
+    Revision::new(rev, 0).to_bytes()
+}
+
+pub(crate) fn decode_compact_rev(bytes: &[u8]) -> Result<i64, Error> {
+    match Revision::from_key(bytes)? {
+        (rev, false) => Ok(rev.main),
+        (_, true) => Err(Error::Corrupt(
+            "compaction revision carries a tombstone mark".into(),
+        )),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn meta_values_round_trip() {
+        assert_eq!(decode_index(&encode_index(42)).unwrap(), 42);
+        assert!(decode_index(b"1234").is_err());
+        assert_eq!(decode_compact_rev(&encode_compact_rev(17)).unwrap(), 17);
+        assert!(decode_compact_rev(&Revision::new(3, 0).to_key(true)).is_err());
+    }
+}
