@@ -1,0 +1,72 @@
+//! What a member needs to know to start, already validated by the binary.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// `--initial-cluster-state`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClusterState {
+    New,
+    Existing,
+}
+
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    pub name: String,
+    pub data_dir: PathBuf,
+    /// `--initial-cluster`: every member's name and peer URLs.
+    pub initial_cluster: Vec<(String, Vec<String>)>,
+    pub initial_cluster_state: ClusterState,
+    pub initial_cluster_token: String,
+    pub advertise_client_urls: Vec<String>,
+    pub advertise_peer_urls: Vec<String>,
+    /// Applied entries between two raft snapshots (`--snapshot-count`).
+    pub snapshot_count: u64,
+    pub heartbeat_interval: Duration,
+    pub election_timeout: Duration,
+    /// `--max-request-bytes`: the largest encoded request accepted.
+    pub max_request_bytes: usize,
+    pub quota_backend_bytes: i64,
+    pub pre_vote: bool,
+}
+
+impl ServerConfig {
+    /// etcd's request timeout: 5s plus two election timeouts.
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(5) + 2 * self.election_timeout
+    }
+
+    pub fn member_dir(&self) -> PathBuf {
+        self.data_dir.join("member")
+    }
+
+    /// The MVCC database file, where etcd keeps its backend.
+    pub fn db_path(&self) -> PathBuf {
+        self.member_dir().join("snap").join("db")
+    }
+
+    pub fn election_ticks(&self) -> usize {
+        let ticks = self.election_timeout.as_millis() / self.heartbeat_interval.as_millis().max(1);
+        usize::try_from(ticks).unwrap_or(usize::MAX).max(2)
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            name: "default".into(),
+            data_dir: PathBuf::from("default.etcd"),
+            initial_cluster: vec![("default".into(), vec!["http://localhost:2380".into()])],
+            initial_cluster_state: ClusterState::New,
+            initial_cluster_token: "etcd-cluster".into(),
+            advertise_client_urls: vec!["http://localhost:2379".into()],
+            advertise_peer_urls: vec!["http://localhost:2380".into()],
+            snapshot_count: 100_000,
+            heartbeat_interval: Duration::from_millis(100),
+            election_timeout: Duration::from_millis(1000),
+            max_request_bytes: 1536 * 1024,
+            quota_backend_bytes: 2 * 1024 * 1024 * 1024,
+            pre_vote: false,
+        }
+    }
+}

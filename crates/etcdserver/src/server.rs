@@ -1,0 +1,263 @@
+//! `EtcdServer`: one member. [`EtcdServer::start`] opens the MVCC store,
+//! starts raft, starts the apply loop and publishes this member; the service
+//! trait impls (kv.rs, watch.rs, maintenance.rs) answer clients.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use api::pb::etcdserverpb::ResponseHeader;
+use api::pb::membershippb::{Attributes, ClusterMemberAttrSetRequest};
+use api::pb::etcdserverpb::InternalRaftRequest;
+use raftnode::{RaftConfig, RaftNode, Transport};
+use tokio::sync::watch;
+
+use crate::apply::{self, Applied};
+use crate::config::{ClusterState, ServerConfig};
+use crate::id::RequestIds;
+use crate::membership::Membership;
+use crate::{Error, version};
+
+/// Server-level counters exported as etcd's `etcd_server_*` metrics.
+#[derive(Default)]
+pub struct ServerCounters {
+    pub proposals_committed: AtomicU64,
+    pub proposals_applied: AtomicU64,
+    pub proposals_pending: AtomicU64,
+    pub proposals_failed: AtomicU64,
+    pub leader_changes_seen: AtomicU64,
+}
+
+pub(crate) struct Inner {
+    pub(crate) cfg: ServerConfig,
+    pub(crate) membership: Arc<Membership>,
+    pub(crate) store: Arc<mvcc::Store>,
+    pub(crate) raft: RaftNode,
+    pub(crate) wait: Arc<wait::Registry<apply::Outcome>>,
+    pub(crate) ids: RequestIds,
+    /// The raft index the apply loop has applied and made visible.
+    pub(crate) applied: watch::Receiver<u64>,
+    pub(crate) cluster_version: watch::Receiver<Option<String>>,
+    pub(crate) published: watch::Receiver<bool>,
+    pub(crate) counters: Arc<ServerCounters>,
+    apply_thread: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+/// One etcd member. Cheap to clone; all clones are the same member.
+#[derive(Clone)]
+pub struct EtcdServer {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl EtcdServer {
+    /// Starts a member: a new one bootstraps the cluster `cfg` describes, an
+    /// existing data dir is recovered. Returns once raft and the apply loop
+    /// run; [`EtcdServer::wait_published`] tells when it can serve.
+    pub async fn start(cfg: ServerConfig, transport: Arc<dyn Transport>) -> Result<Self, Error> {
+        if cfg.initial_cluster_state == ClusterState::Existing && !cfg.member_dir().exists() {
+            return Err(Error::Config(
+                "joining an existing cluster (--initial-cluster-state=existing) is not supported yet"
+                    .into(),
+            ));
+        }
+        let membership = Arc::new(Membership::bootstrap(&cfg)?);
+        let snap_dir = cfg.member_dir().join("snap");
+        std::fs::create_dir_all(&snap_dir)
+            .map_err(|source| Error::Io { path: snap_dir.display().to_string(), source })?;
+        let store = Arc::new(mvcc::Store::open(&cfg.db_path(), mvcc::StoreOptions::default())?);
+
+        let mut raft_cfg = RaftConfig::new(membership.local_id, cfg.member_dir(), membership.voter_ids());
+        raft_cfg.tick_interval = cfg.heartbeat_interval;
+        raft_cfg.election_tick = cfg.election_ticks();
+        raft_cfg.heartbeat_tick = 1;
+        raft_cfg.pre_vote = cfg.pre_vote;
+        raft_cfg.cluster_id = membership.cluster_id;
+        let (raft, applies) = RaftNode::start(raft_cfg, transport)?;
+
+        let (applied_tx, applied_rx) = watch::channel(store.consistent_index());
+        let (version_tx, version_rx) = watch::channel(None);
+        let (published_tx, published_rx) = watch::channel(false);
+        let wait = Arc::new(wait::Registry::new());
+        let counters = Arc::new(ServerCounters::default());
+
+        let apply_loop = apply::ApplyLoop {
+            store: Arc::clone(&store),
+            raft: raft.clone(),
+            wait: Arc::clone(&wait),
+            membership: Arc::clone(&membership),
+            applied: applied_tx,
+            cluster_version: version_tx,
+            published: published_tx,
+            counters: Arc::clone(&counters),
+            snapshot_count: cfg.snapshot_count,
+            runtime: tokio::runtime::Handle::current(),
+        };
+        let thread = std::thread::Builder::new()
+            .name("apply".into())
+            .spawn(move || apply_loop.run(applies))
+            .map_err(|source| Error::Io { path: "apply thread".into(), source })?;
+
+        let server = EtcdServer {
+            inner: Arc::new(Inner {
+                ids: RequestIds::new(membership.local_id),
+                cfg,
+                membership,
+                store,
+                raft,
+                wait,
+                applied: applied_rx,
+                cluster_version: version_rx,
+                published: published_rx,
+                counters,
+                apply_thread: std::sync::Mutex::new(Some(thread)),
+            }),
+        };
+        server.spawn_leader_duties();
+        server.spawn_publish();
+        Ok(server)
+    }
+
+    pub fn member_id(&self) -> u64 {
+        self.inner.membership.local_id
+    }
+
+    pub fn cluster_id(&self) -> u64 {
+        self.inner.membership.cluster_id
+    }
+
+    pub fn config(&self) -> &ServerConfig {
+        &self.inner.cfg
+    }
+
+    pub fn counters(&self) -> &ServerCounters {
+        &self.inner.counters
+    }
+
+    pub fn store(&self) -> &mvcc::Store {
+        &self.inner.store
+    }
+
+    pub fn raft_status(&self) -> raftnode::NodeStatus {
+        self.inner.raft.status()
+    }
+
+    pub fn has_leader(&self) -> bool {
+        self.inner.raft.status().leader_id != 0
+    }
+
+    pub fn cluster_version(&self) -> Option<String> {
+        self.inner.cluster_version.borrow().clone()
+    }
+
+    /// Resolves once this member's attributes went through raft, which is when
+    /// etcd starts serving clients.
+    pub async fn wait_published(&self) {
+        let mut rx = self.inner.published.clone();
+        while !*rx.borrow_and_update() {
+            if rx.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+
+    /// Stops raft and the apply loop; in-flight requests fail with
+    /// "server stopped".
+    pub async fn stop(&self) {
+        self.inner.raft.stop().await;
+        let handle = match self.inner.apply_thread.lock() {
+            Ok(mut h) => h.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        };
+        if let Some(handle) = handle {
+            let _ = tokio::task::spawn_blocking(move || handle.join()).await;
+        }
+    }
+
+    pub(crate) fn header(&self) -> ResponseHeader {
+        ResponseHeader {
+            cluster_id: self.cluster_id(),
+            member_id: self.member_id(),
+            revision: self.inner.store.current_revision(),
+            raft_term: self.inner.raft.status().term,
+        }
+    }
+
+    /// Publishes this member's name and client URLs through raft, retrying
+    /// until it succeeds, as etcd does on every start.
+    fn spawn_publish(&self) {
+        let server = self.clone();
+        tokio::spawn(async move {
+            let cfg = &server.inner.cfg;
+            let req = InternalRaftRequest {
+                cluster_member_attr_set: Some(ClusterMemberAttrSetRequest {
+                    member_id: server.member_id(),
+                    member_attributes: Some(Attributes {
+                        name: cfg.name.clone(),
+                        client_urls: cfg.advertise_client_urls.clone(),
+                    }),
+                }),
+                ..Default::default()
+            };
+            loop {
+                match server.raft_request(req.clone()).await {
+                    Ok(Applied::Nothing) => {
+                        tracing::info!(
+                            "published {{Name:{} ClientURLs:[{}]}} to cluster {:x}",
+                            cfg.name,
+                            cfg.advertise_client_urls.join(" "),
+                            server.cluster_id()
+                        );
+                        return;
+                    }
+                    Ok(_) => return,
+                    Err(api::Error::Stopped) => return,
+                    Err(err) => {
+                        tracing::warn!("failed to publish local member to cluster through raft: {err}");
+                    }
+                }
+            }
+        });
+    }
+
+    /// While this member leads, makes sure the cluster version is set.
+    fn spawn_leader_duties(&self) {
+        let server = self.clone();
+        let mut leaders = self.inner.raft.leader_changes();
+        tokio::spawn(async move {
+            loop {
+                let leads = leaders.borrow_and_update().leader_id == server.member_id();
+                if leads && server.cluster_version().is_none() {
+                    let req = InternalRaftRequest {
+                        cluster_version_set: Some(api::pb::membershippb::ClusterVersionSetRequest {
+                            ver: version::CLUSTER_VERSION.into(),
+                        }),
+                        ..Default::default()
+                    };
+                    if let Err(err) = server.raft_request(req).await {
+                        tracing::warn!("failed to set the cluster version: {err}");
+                        continue;
+                    }
+                }
+                if leaders.changed().await.is_err() {
+                    return;
+                }
+                server.inner.counters.leader_changes_seen.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+    }
+}
+
+impl std::fmt::Debug for EtcdServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EtcdServer")
+            .field("name", &self.inner.cfg.name)
+            .field("member_id", &format_args!("{:x}", self.member_id()))
+            .field("cluster_id", &format_args!("{:x}", self.cluster_id()))
+            .finish()
+    }
+}
+
+impl api::HeaderSource for EtcdServer {
+    fn header(&self) -> ResponseHeader {
+        EtcdServer::header(self)
+    }
+}

@@ -1,0 +1,233 @@
+//! The server binary's library half: etcd's flags ([`Flags`]), the client
+//! listeners (gRPC, the JSON gateway, `/health`, `/version`, `/metrics` on
+//! one port, optionally TLS), the peer listener, and the wiring of the
+//! layers: gateway → rpc → etcdserver → raftnode / wait / mvcc. [`start`]
+//! runs a member in-process (the integration tests use it); `main` adds
+//! signal handling. Nothing here decides request semantics: that belongs to
+//! the layers it wires.
+
+mod endpoints;
+mod flags;
+mod metrics;
+mod serve;
+mod tls;
+mod urls;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use etcdserver::{ClusterState, EtcdServer, ServerConfig};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+pub use flags::{Exit, Flags};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Flag(String),
+    #[error("TLS: {0}")]
+    Tls(String),
+    #[error("listen tcp {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error(transparent)]
+    Server(#[from] etcdserver::Error),
+}
+
+/// Logs go to stderr, where etcd writes them and where etcd's test harness
+/// looks for "enabled capabilities for version" and "published".
+pub fn init_logging(flags: &Flags) {
+    let level = if flags.debug { "debug" } else { flags.log_level.as_str() };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{level},h2=warn,hyper=warn,tower=warn")));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
+}
+
+fn parse_initial_cluster(s: &str) -> Result<Vec<(String, Vec<String>)>, Error> {
+    let mut members: Vec<(String, Vec<String>)> = Vec::new();
+    for part in flags::split_list(s) {
+        let (name, url) = part
+            .split_once('=')
+            .ok_or_else(|| Error::Flag(format!("--initial-cluster: {part:?} is not name=URL")))?;
+        urls::parse(url)?;
+        match members.iter_mut().find(|(n, _)| n == name) {
+            Some((_, urls)) => urls.push(url.to_string()),
+            None => members.push((name.to_string(), vec![url.to_string()])),
+        }
+    }
+    Ok(members)
+}
+
+fn server_config(flags: &Flags) -> Result<ServerConfig, Error> {
+    if flags.heartbeat_interval == 0 || flags.election_timeout < 5 * flags.heartbeat_interval {
+        return Err(Error::Flag(format!(
+            "--election-timeout[{}ms] should be at least as 5 times as --heartbeat-interval[{}ms]",
+            flags.election_timeout, flags.heartbeat_interval
+        )));
+    }
+    let quota = if flags.quota_backend_bytes > 0 { flags.quota_backend_bytes } else { 2 * 1024 * 1024 * 1024 };
+    Ok(ServerConfig {
+        name: flags.name.clone(),
+        data_dir: flags.data_dir().into(),
+        initial_cluster: parse_initial_cluster(&flags.initial_cluster())?,
+        initial_cluster_state: if flags.initial_cluster_state == "existing" {
+            ClusterState::Existing
+        } else {
+            ClusterState::New
+        },
+        initial_cluster_token: flags.initial_cluster_token.clone(),
+        advertise_client_urls: flags::split_list(&flags.advertise_client_urls),
+        advertise_peer_urls: flags::split_list(&flags.initial_advertise_peer_urls),
+        snapshot_count: flags.snapshot_count,
+        heartbeat_interval: flags.heartbeat(),
+        election_timeout: flags.election(),
+        max_request_bytes: flags.max_request_bytes,
+        quota_backend_bytes: quota,
+        pre_vote: flags.pre_vote,
+    })
+}
+
+async fn bind(url: &urls::ListenUrl) -> Result<TcpListener, Error> {
+    TcpListener::bind(url.addr).await.map_err(|source| Error::Bind { addr: url.addr, source })
+}
+
+/// A running member.
+pub struct Running {
+    pub server: EtcdServer,
+    /// The client addresses actually bound (a port of 0 picks a free one).
+    pub client_addrs: Vec<SocketAddr>,
+    shutdown: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+}
+
+impl Running {
+    /// Stops serving, then stops the member.
+    pub async fn shutdown(mut self) {
+        self.shutdown.send_replace(true);
+        while self.tasks.join_next().await.is_some() {}
+        self.server.stop().await;
+    }
+}
+
+/// Starts a member as `flags` describe and serves clients once it has
+/// published itself through raft.
+pub async fn start(flags: Flags) -> Result<Running, Error> {
+    let cfg = server_config(&flags)?;
+    let client_urls = urls::parse_list(&flags::split_list(&flags.listen_client_urls))?;
+    let peer_urls = urls::parse_list(&flags::split_list(&flags.listen_peer_urls))?;
+    let metrics_urls = urls::parse_list(&flags::split_list(&flags.listen_metrics_urls))?;
+
+    let client_tls = tls::TlsFiles {
+        cert_file: flags.cert_file.clone(),
+        key_file: flags.key_file.clone(),
+        trusted_ca_file: flags.trusted_ca_file.clone(),
+        client_cert_auth: flags.client_cert_auth,
+        auto: flags.auto_tls,
+    };
+    let peer_tls = tls::TlsFiles {
+        cert_file: flags.peer_cert_file.clone(),
+        key_file: flags.peer_key_file.clone(),
+        trusted_ca_file: flags.peer_trusted_ca_file.clone(),
+        client_cert_auth: flags.peer_client_cert_auth,
+        auto: flags.peer_auto_tls,
+    };
+    let hosts = vec!["localhost".to_string(), "127.0.0.1".to_string()];
+    let client_acceptor = tls::acceptor(&client_tls, &hosts)?;
+    let peer_acceptor = tls::acceptor(&peer_tls, &hosts)?;
+    for (urls, acceptor, what) in [(&client_urls, &client_acceptor, "client"), (&peer_urls, &peer_acceptor, "peer")] {
+        if urls.iter().any(|u| u.tls) && acceptor.is_none() {
+            return Err(Error::Tls(format!(
+                "TLS {what} listener requires a certificate (--{}cert-file/--{}key-file or --{}auto-tls)",
+                if what == "peer" { "peer-" } else { "" },
+                if what == "peer" { "peer-" } else { "" },
+                if what == "peer" { "peer-" } else { "" },
+            )));
+        }
+    }
+
+    let mut peer_listeners = Vec::new();
+    for url in &peer_urls {
+        peer_listeners.push((bind(url).await?, url.tls));
+    }
+    let mut client_listeners = Vec::new();
+    for url in &client_urls {
+        client_listeners.push((bind(url).await?, url.tls));
+    }
+    let mut metrics_listeners = Vec::new();
+    for url in &metrics_urls {
+        metrics_listeners.push((bind(url).await?, url.tls));
+    }
+    let client_addrs = client_listeners.iter().filter_map(|(l, _)| l.local_addr().ok()).collect();
+
+    let server = EtcdServer::start(cfg, Arc::new(raftnode::NoPeers)).await?;
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+    let peer_version = format!(
+        r#"{{"etcdserver":"{}","etcdcluster":"{}"}}"#,
+        etcdserver::SERVER_VERSION,
+        etcdserver::CLUSTER_VERSION
+    );
+    for (listener, is_tls) in peer_listeners {
+        let acceptor = if is_tls { peer_acceptor.clone() } else { None };
+        tasks.spawn(serve::peer_loop(listener, acceptor, peer_version.clone(), shutdown_rx.clone()));
+    }
+
+    server.wait_published().await;
+
+    let limits = rpc::Limits { max_txn_ops: flags.max_txn_ops, max_request_bytes: flags.max_request_bytes };
+    let backend = rpc::Backend {
+        kv: Arc::new(server.clone()),
+        watch: Arc::new(server.clone()),
+        maintenance: Arc::new(server.clone()),
+        cluster: Arc::new(server.clone()),
+    };
+    let front = rpc::front(backend, Arc::new(server.clone()), limits);
+    let grpc_metrics = rpc::GrpcMetrics::default();
+    let registry = Arc::new(metrics::registry(&server, &grpc_metrics));
+    let routes = serve::ClientRoutes {
+        grpc: rpc::routes(&front, limits, &grpc_metrics),
+        gateway: gateway::Gateway::new(
+            Arc::clone(&front.kv),
+            Arc::clone(&front.watch),
+            Arc::clone(&front.maintenance),
+            Arc::clone(&front.cluster),
+            gateway::Limits { max_request_bytes: flags.max_request_bytes },
+        ),
+        endpoints: Arc::new(endpoints::Endpoints { server: server.clone(), registry }),
+    };
+    for (listener, is_tls) in client_listeners.into_iter().chain(metrics_listeners) {
+        let acceptor = if is_tls { client_acceptor.clone() } else { None };
+        tasks.spawn(serve::client_loop(listener, acceptor, routes.clone(), shutdown_rx.clone()));
+    }
+    tracing::info!("ready to serve client requests");
+    Ok(Running { server, client_addrs, shutdown, tasks })
+}
+
+/// Runs a member until SIGINT or SIGTERM, then stops it gracefully.
+pub async fn run_until_signal(flags: Flags) -> Result<(), Error> {
+    let running = start(flags).await?;
+    wait_for_signal().await;
+    tracing::info!("received a stop signal, shutting down");
+    running.shutdown().await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {},
+                _ = int.recv() => {},
+            }
+        }
+        _ => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}

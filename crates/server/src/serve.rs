@@ -1,0 +1,144 @@
+//! Accepting connections. The client port speaks HTTP/1.1 and HTTP/2 (h2c,
+//! or h2 by ALPN under TLS) on one socket: requests with a gRPC content type
+//! go to the tonic routes, `/health`, `/version` and `/metrics` to the
+//! endpoints, everything else to the JSON gateway.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body_util::BodyExt;
+use http_body_util::combinators::UnsyncBoxBody;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt;
+
+use crate::endpoints::Endpoints;
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub type Body = UnsyncBoxBody<Bytes, BoxError>;
+
+/// Everything a client connection may be routed to.
+#[derive(Clone)]
+pub struct ClientRoutes {
+    pub grpc: tonic::service::Routes,
+    pub gateway: gateway::Gateway,
+    pub endpoints: Arc<Endpoints>,
+}
+
+fn is_grpc<B>(req: &Request<B>) -> bool {
+    req.headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/grpc"))
+}
+
+impl ClientRoutes {
+    async fn route(self, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+        if is_grpc(&req) {
+            let resp = match self.grpc.oneshot(req).await {
+                Ok(resp) => resp,
+                Err(never) => match never {},
+            };
+            return Ok(resp.map(|b| b.map_err(BoxError::from).boxed_unsync()));
+        }
+        if let Some(resp) = self.endpoints.serve(req.method(), req.uri().path()).await {
+            return Ok(resp.map(|b| b.map_err(|never| match never {}).boxed_unsync()));
+        }
+        let resp = self.gateway.handle(req).await;
+        Ok(resp.map(|b| b.map_err(BoxError::from).boxed_unsync()))
+    }
+}
+
+/// Serves `routes` on `listener` until `shutdown` turns true; open
+/// connections are then dropped.
+pub async fn client_loop(
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    routes: ClientRoutes,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut connections = JoinSet::new();
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(err) => {
+                    tracing::warn!("accept failed: {err}");
+                    continue;
+                }
+            },
+            _ = shutdown.wait_for(|stop| *stop) => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+        };
+        let _ = stream.set_nodelay(true);
+        let routes = routes.clone();
+        let tls = tls.clone();
+        connections.spawn(async move {
+            let service = hyper::service::service_fn(move |req| routes.clone().route(req));
+            let builder = auto::Builder::new(TokioExecutor::new());
+            let result = match tls {
+                Some(acceptor) => match acceptor.accept(stream).await {
+                    Ok(stream) => builder.serve_connection(TokioIo::new(stream), service).await,
+                    Err(err) => {
+                        tracing::debug!("TLS handshake with {peer} failed: {err}");
+                        return;
+                    }
+                },
+                None => builder.serve_connection(TokioIo::new(stream), service).await,
+            };
+            if let Err(err) = result {
+                tracing::debug!("connection from {peer} ended: {err}");
+            }
+        });
+    }
+    connections.abort_all();
+}
+
+/// The peer port. Members exchange raft traffic here once clusters of more
+/// than one member exist; until then it answers `/version` like etcd's peer
+/// handler and nothing else.
+pub async fn peer_loop(listener: TcpListener, tls: Option<TlsAcceptor>, version: String, mut shutdown: watch::Receiver<bool>) {
+    let mut connections = JoinSet::new();
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(_) => continue,
+            },
+            _ = shutdown.wait_for(|stop| *stop) => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+        };
+        let tls = tls.clone();
+        let version = version.clone();
+        connections.spawn(async move {
+            let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                let version = version.clone();
+                async move {
+                    let mut resp = Response::new(http_body_util::Full::new(Bytes::new()));
+                    if req.uri().path() == "/version" {
+                        *resp.body_mut() = http_body_util::Full::new(Bytes::from(version));
+                    } else {
+                        *resp.status_mut() = http::StatusCode::NOT_FOUND;
+                    }
+                    Ok::<_, Infallible>(resp)
+                }
+            });
+            let builder = auto::Builder::new(TokioExecutor::new());
+            let _ = match tls {
+                Some(acceptor) => match acceptor.accept(stream).await {
+                    Ok(stream) => builder.serve_connection(TokioIo::new(stream), service).await,
+                    Err(_) => return,
+                },
+                None => builder.serve_connection(TokioIo::new(stream), service).await,
+            };
+        });
+    }
+    connections.abort_all();
+}
