@@ -3,7 +3,7 @@
 //! line up (a WAL naming a snapshot that is missing, a log starting after the
 //! snapshot ends, a commit index past the log) refuses the start.
 
-use raft::eraftpb::{ConfState, Snapshot};
+use raft::eraftpb::{ConfChange, ConfChangeType, ConfState, Entry, EntryType, HardState, Snapshot};
 
 use crate::log_store::LogStore;
 use crate::snap::SnapStore;
@@ -16,6 +16,10 @@ pub(crate) struct Boot {
     pub(crate) store: LogStore,
     /// The snapshot the log continues from, if any.
     pub(crate) snapshot: Option<Snapshot>,
+    /// What raft may treat as applied at start: the snapshot, and a new
+    /// cluster's bootstrap conf changes, which the conf state already holds
+    /// and the application never needs to see.
+    pub(crate) applied: u64,
     pub(crate) conf_state: ConfState,
 }
 
@@ -36,14 +40,23 @@ pub(crate) fn boot(cfg: &RaftConfig) -> Result<Boot, Error> {
             cluster_id: cfg.cluster_id,
             conf_state: conf_state.clone(),
         };
-        let wal = Wal::create(&wal_dir, metadata, cfg.wal_segment_size)?;
+        let mut wal = Wal::create(&wal_dir, metadata, cfg.wal_segment_size)?;
         let store = LogStore::default();
         store.mem.wl().set_conf_state(conf_state.clone());
+        let (entries, hard_state) = bootstrap_log(&cfg.initial_voters)?;
+        if !entries.is_empty() {
+            wal.append_entries(&entries)?;
+            wal.append_hard_state(&hard_state)?;
+            wal.flush(true)?;
+            store.mem.wl().append(&entries)?;
+            store.mem.wl().set_hardstate(hard_state);
+        }
         return Ok(Boot {
             wal,
             snaps,
             store,
             snapshot: None,
+            applied: u64::try_from(entries.len()).unwrap_or(u64::MAX),
             conf_state,
         });
     }
@@ -123,6 +136,8 @@ pub(crate) fn boot(cfg: &RaftConfig) -> Result<Boot, Error> {
             cs
         }
     };
+    let bootstrap_len = bootstrap_len(&entries, &meta.conf_state);
+    let applied = snap_index.max(bootstrap_len.min(hard_state.commit));
     store.mem.wl().append(&entries)?;
     store.mem.wl().set_hardstate(hard_state);
     Ok(Boot {
@@ -130,6 +145,51 @@ pub(crate) fn boot(cfg: &RaftConfig) -> Result<Boot, Error> {
         snaps,
         store,
         snapshot,
+        applied,
         conf_state,
     })
+}
+
+/// The log a new cluster starts from, as etcd bootstraps it: one committed
+/// AddNode conf change per initial voter at term 1. The first election then
+/// happens at term 2 and raft indexes and terms read the same as etcd's,
+/// which clients and tools display. A member joining an existing cluster
+/// (no initial voters) starts empty and learns the log from the leader.
+fn bootstrap_log(voters: &[u64]) -> Result<(Vec<Entry>, HardState), Error> {
+    let mut entries = Vec::with_capacity(voters.len());
+    for (index, id) in (1u64..).zip(voters) {
+        let mut change = ConfChange::default();
+        change.set_change_type(ConfChangeType::AddNode);
+        change.node_id = *id;
+        let mut entry = Entry::default();
+        entry.set_entry_type(EntryType::EntryConfChange);
+        entry.term = 1;
+        entry.index = index;
+        let mut data = Vec::new();
+        crate::payload::put_message(&mut data, &change, "bootstrap conf change")?;
+        entry.data = data.into();
+        entries.push(entry);
+    }
+    let mut hard_state = HardState::default();
+    if !entries.is_empty() {
+        hard_state.term = 1;
+        hard_state.commit = u64::try_from(entries.len()).unwrap_or(u64::MAX);
+    }
+    Ok((entries, hard_state))
+}
+
+/// How many leading entries of a replayed log are the bootstrap conf changes
+/// [`bootstrap_log`] wrote: term-1 conf changes at indexes 1..=n for the n
+/// initial members recorded in the WAL metadata.
+fn bootstrap_len(entries: &[Entry], initial: &ConfState) -> u64 {
+    let n = initial.voters.len() + initial.learners.len();
+    let leading = entries
+        .iter()
+        .zip(1u64..)
+        .take(n)
+        .take_while(|(e, index)| {
+            e.index == *index && e.term == 1 && e.get_entry_type() == EntryType::EntryConfChange
+        })
+        .count();
+    u64::try_from(leading).unwrap_or(0)
 }

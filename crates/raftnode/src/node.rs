@@ -47,8 +47,9 @@ impl RaftNode {
         cfg: RaftConfig,
         transport: Arc<dyn Transport>,
     ) -> Result<(RaftNode, mpsc::UnboundedReceiver<Apply>), Error> {
-        let raft_cfg = cfg.raft_config()?;
+        let mut raft_cfg = cfg.raft_config()?;
         let booted = boot(&cfg)?;
+        raft_cfg.applied = booted.applied;
         let logger = raft_logger(cfg.id);
         let mut raw = RawNode::new(&raft_cfg, booted.store.clone(), &logger)?;
 
@@ -93,7 +94,7 @@ impl RaftNode {
             commands: commands_rx,
             reads: ReadRounds::new(cfg.election_tick),
             conf_history: vec![(snapshot_index, booted.conf_state)],
-            handed_over: snapshot_index,
+            handed_over: booted.applied,
             shared: Arc::clone(&shared),
             leader_tx,
             tick_interval: cfg.tick_interval,

@@ -36,6 +36,8 @@ async fn one_member_becomes_leader_at_once() {
     let leader = node.leader_changes();
     assert!(wait_until(Duration::from_secs(2), || leader.borrow().leader_id == 1).await);
     assert!(node.status().is_leader());
+    // As with etcd: bootstrap at term 1, first election at term 2.
+    assert_eq!(node.status().term, 2);
     node.propose(b"first".to_vec()).await.unwrap();
     node.stop().await;
 
@@ -63,7 +65,8 @@ async fn concurrent_proposals_apply_in_order_exactly_once() {
 
     let entries = applied.entries();
     assert_eq!(applied.violations(), Vec::<String>::new());
-    assert_eq!(entries[0].index, 1);
+    // Index 1 is the bootstrap conf change raft applies itself.
+    assert_eq!(entries[0].index, 2);
     let last = entries.last().unwrap().index;
     assert!(wait_until(WAIT, || node.status().applied_index == last).await);
     let status = node.status();

@@ -69,26 +69,30 @@ pub fn spawn_applier(node: RaftNode, mut applies: UnboundedReceiver<Apply>) -> A
     let applied = Applied::default();
     let sink = applied.clone();
     tokio::spawn(async move {
-        let mut last = 0;
+        // The first entry may follow a new cluster's bootstrap conf
+        // changes, which raft keeps to itself; after it, no gaps.
+        let mut last: Option<u64> = None;
         while let Some(apply) = applies.recv().await {
             let mut violations = sink.violations.lock().unwrap();
             if let Some(snapshot) = apply.snapshot {
                 let index = snapshot.get_metadata().index;
-                if index <= last && last != 0 {
-                    violations.push(format!("snapshot {index} after entry {last}"));
+                if let Some(prev) = last.filter(|prev| index <= *prev) {
+                    violations.push(format!("snapshot {index} after entry {prev}"));
                 }
-                last = index;
+                last = Some(index);
                 sink.snapshots.lock().unwrap().push(snapshot);
             }
             for entry in &apply.entries {
-                if entry.index != last + 1 {
-                    violations.push(format!("entry {} after {last}", entry.index));
+                if let Some(prev) = last.filter(|prev| entry.index != prev + 1) {
+                    violations.push(format!("entry {} after {prev}", entry.index));
                 }
-                last = entry.index;
+                last = Some(entry.index);
             }
             drop(violations);
             sink.entries.lock().unwrap().extend(apply.entries);
-            node.advance_applied(last);
+            if let Some(index) = last {
+                node.advance_applied(index);
+            }
         }
     });
     applied
