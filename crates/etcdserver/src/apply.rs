@@ -88,9 +88,14 @@ impl ApplyLoop {
                 self.commit_durable();
                 dirty = false;
                 last_durable = Instant::now();
-                match self.runtime.block_on(self.raft.create_snapshot(applied_index, Vec::new())) {
+                match self
+                    .runtime
+                    .block_on(self.raft.create_snapshot(applied_index, Vec::new()))
+                {
                     Ok(()) => snapshot_index = applied_index,
-                    Err(err) => tracing::warn!("failed to create a raft snapshot at {applied_index}: {err}"),
+                    Err(err) => {
+                        tracing::warn!("failed to create a raft snapshot at {applied_index}: {err}")
+                    }
                 }
             }
         }
@@ -118,7 +123,10 @@ impl ApplyLoop {
     fn apply_batch(&self, entries: Vec<Entry>, durable: bool) -> Option<u64> {
         let consistent = self.store.consistent_index();
         let seen = entries.last()?.index;
-        let fresh: Vec<Entry> = entries.into_iter().filter(|e| e.index > consistent).collect();
+        let fresh: Vec<Entry> = entries
+            .into_iter()
+            .filter(|e| e.index > consistent)
+            .collect();
         let Some(last) = fresh.last().map(|e| e.index) else {
             // Replayed entries the store already holds still count as applied
             // for raft.
@@ -139,16 +147,25 @@ impl ApplyLoop {
                         let outcome = self.apply_request(&mut batch, req);
                         outcomes.push((id, outcome));
                     }
-                    Err(err) => fatal(&format!("undecodable raft entry at index {}: {err}", entry.index)),
+                    Err(err) => fatal(&format!(
+                        "undecodable raft entry at index {}: {err}",
+                        entry.index
+                    )),
                 }
             }
             batch.set_consistent_index(entry.index);
         }
         if let Err(err) = batch.commit(durable) {
-            fatal(&format!("cannot commit applied entries to the store: {err}"));
+            fatal(&format!(
+                "cannot commit applied entries to the store: {err}"
+            ));
         }
-        self.counters.proposals_committed.store(self.raft.status().commit_index, Ordering::Relaxed);
-        self.counters.proposals_applied.store(last, Ordering::Relaxed);
+        self.counters
+            .proposals_committed
+            .store(self.raft.status().commit_index, Ordering::Relaxed);
+        self.counters
+            .proposals_applied
+            .store(last, Ordering::Relaxed);
         self.raft.advance_applied(last);
         self.applied.send_replace(last);
         for (id, outcome) in outcomes {
@@ -163,7 +180,10 @@ impl ApplyLoop {
             return batch.put(&r).map(Applied::Put).map_err(storage);
         }
         if let Some(r) = req.delete_range {
-            return batch.delete_range(&r).map(Applied::DeleteRange).map_err(storage);
+            return batch
+                .delete_range(&r)
+                .map(Applied::DeleteRange)
+                .map_err(storage);
         }
         if let Some(r) = req.txn {
             return batch.txn(&r).map(Applied::Txn).map_err(storage);
@@ -173,7 +193,8 @@ impl ApplyLoop {
         }
         if let Some(r) = req.cluster_member_attr_set {
             let attrs = r.member_attributes.unwrap_or_default();
-            self.membership.set_attributes(r.member_id, attrs.name, attrs.client_urls);
+            self.membership
+                .set_attributes(r.member_id, attrs.name, attrs.client_urls);
             if r.member_id == self.membership.local_id {
                 self.published.send_replace(true);
             }
@@ -182,13 +203,18 @@ impl ApplyLoop {
         if let Some(r) = req.cluster_version_set {
             let first = self.cluster_version.borrow().is_none();
             if first {
-                tracing::info!("set the initial cluster version to {}", version::API_VERSION);
+                tracing::info!(
+                    "set the initial cluster version to {}",
+                    version::API_VERSION
+                );
             }
             tracing::info!("enabled capabilities for version {}", version::API_VERSION);
             self.cluster_version.send_replace(Some(r.ver));
             return Ok(Applied::Nothing);
         }
-        Err(api::Error::Unimplemented("this request type is not supported yet".into()))
+        Err(api::Error::Unimplemented(
+            "this request type is not supported yet".into(),
+        ))
     }
 
     fn commit_durable(&self) {

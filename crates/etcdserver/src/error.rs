@@ -10,7 +10,10 @@ pub enum Error {
     #[error("raft: {0}")]
     Raft(#[from] raftnode::Error),
     #[error("i/o error on {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 /// What a client is told when storage fails under its request.

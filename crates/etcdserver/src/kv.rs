@@ -26,8 +26,12 @@ impl api::Kv for EtcdServer {
     }
 
     async fn put(&self, req: PutRequest) -> Result<PutResponse, Error> {
-        let applied =
-            self.raft_request(InternalRaftRequest { put: Some(req), ..Default::default() }).await?;
+        let applied = self
+            .raft_request(InternalRaftRequest {
+                put: Some(req),
+                ..Default::default()
+            })
+            .await?;
         match applied {
             Applied::Put(resp) => Ok(resp),
             other => Err(unexpected(&other)),
@@ -36,7 +40,10 @@ impl api::Kv for EtcdServer {
 
     async fn delete_range(&self, req: DeleteRangeRequest) -> Result<DeleteRangeResponse, Error> {
         let applied = self
-            .raft_request(InternalRaftRequest { delete_range: Some(req), ..Default::default() })
+            .raft_request(InternalRaftRequest {
+                delete_range: Some(req),
+                ..Default::default()
+            })
             .await?;
         match applied {
             Applied::DeleteRange(resp) => Ok(resp),
@@ -45,8 +52,12 @@ impl api::Kv for EtcdServer {
     }
 
     async fn txn(&self, req: TxnRequest) -> Result<TxnResponse, Error> {
-        let applied =
-            self.raft_request(InternalRaftRequest { txn: Some(req), ..Default::default() }).await?;
+        let applied = self
+            .raft_request(InternalRaftRequest {
+                txn: Some(req),
+                ..Default::default()
+            })
+            .await?;
         match applied {
             Applied::Txn(resp) => Ok(resp),
             other => Err(unexpected(&other)),
@@ -55,7 +66,10 @@ impl api::Kv for EtcdServer {
 
     async fn compact(&self, req: CompactionRequest) -> Result<CompactionResponse, Error> {
         let applied = self
-            .raft_request(InternalRaftRequest { compaction: Some(req), ..Default::default() })
+            .raft_request(InternalRaftRequest {
+                compaction: Some(req),
+                ..Default::default()
+            })
             .await?;
         match applied {
             Applied::Compaction(resp) => Ok(resp),

@@ -16,7 +16,10 @@ impl api::Maintenance for EtcdServer {
     /// No alarm can be raised yet (space quota alarms come with the quota),
     /// so the list is always empty.
     async fn alarm(&self, _req: AlarmRequest) -> Result<AlarmResponse, Error> {
-        Ok(AlarmResponse { header: Some(self.header()), alarms: vec![] })
+        Ok(AlarmResponse {
+            header: Some(self.header()),
+            alarms: vec![],
+        })
     }
 
     async fn status(&self, _req: StatusRequest) -> Result<StatusResponse, Error> {
@@ -39,27 +42,48 @@ impl api::Maintenance for EtcdServer {
     }
 
     async fn defragment(&self, _req: DefragmentRequest) -> Result<DefragmentResponse, Error> {
-        Err(Error::Unimplemented("defragment is not supported by this server yet".into()))
+        Err(Error::Unimplemented(
+            "defragment is not supported by this server yet".into(),
+        ))
     }
 
     async fn hash(&self, _req: HashRequest) -> Result<HashResponse, Error> {
         let hash = self.inner.store.hash().map_err(storage_to_api)?;
-        Ok(HashResponse { header: Some(self.header()), hash })
+        Ok(HashResponse {
+            header: Some(self.header()),
+            hash,
+        })
     }
 
     async fn hash_kv(&self, req: HashKvRequest) -> Result<HashKvResponse, Error> {
-        let (hash, compact_revision, revision) =
-            self.inner.store.hash_kv(req.revision).map_err(storage_to_api)?;
+        let (hash, compact_revision, revision) = self
+            .inner
+            .store
+            .hash_kv(req.revision)
+            .map_err(storage_to_api)?;
         let mut header = self.header();
         header.revision = revision;
-        Ok(HashKvResponse { header: Some(header), hash, compact_revision })
+        Ok(HashKvResponse {
+            header: Some(header),
+            hash,
+            compact_revision,
+        })
     }
 }
 
 #[async_trait::async_trait]
 impl api::Cluster for EtcdServer {
     async fn member_list(&self, _req: MemberListRequest) -> Result<MemberListResponse, Error> {
-        let members = self.inner.membership.members().iter().map(|m| m.to_pb()).collect();
-        Ok(MemberListResponse { header: Some(self.header()), members })
+        let members = self
+            .inner
+            .membership
+            .members()
+            .iter()
+            .map(|m| m.to_pb())
+            .collect();
+        Ok(MemberListResponse {
+            header: Some(self.header()),
+            members,
+        })
     }
 }

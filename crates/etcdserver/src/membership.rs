@@ -92,12 +92,15 @@ impl Membership {
                 },
             );
         }
-        let local = members.values().find(|m| m.name == cfg.name).ok_or_else(|| {
-            Error::Config(format!(
-                "couldn't find local name {:?} in the initial cluster configuration",
-                cfg.name
-            ))
-        })?;
+        let local = members
+            .values()
+            .find(|m| m.name == cfg.name)
+            .ok_or_else(|| {
+                Error::Config(format!(
+                    "couldn't find local name {:?} in the initial cluster configuration",
+                    cfg.name
+                ))
+            })?;
         let mut local_urls = local.peer_urls.clone();
         let mut advertised = cfg.advertise_peer_urls.clone();
         local_urls.sort();
@@ -112,11 +115,19 @@ impl Membership {
         }
         let local_id = local.id;
         let ids: Vec<u64> = members.keys().copied().collect();
-        Ok(Membership { cluster_id: cluster_id(&ids), local_id, members: RwLock::new(members) })
+        Ok(Membership {
+            cluster_id: cluster_id(&ids),
+            local_id,
+            members: RwLock::new(members),
+        })
     }
 
     pub fn voter_ids(&self) -> Vec<u64> {
-        self.read().values().filter(|m| !m.is_learner).map(|m| m.id).collect()
+        self.read()
+            .values()
+            .filter(|m| !m.is_learner)
+            .map(|m| m.id)
+            .collect()
     }
 
     pub fn members(&self) -> Vec<Member> {
@@ -158,7 +169,10 @@ mod tests {
 
     #[test]
     fn local_member_must_be_in_the_initial_cluster() {
-        let cfg = ServerConfig { name: "other".into(), ..ServerConfig::default() };
+        let cfg = ServerConfig {
+            name: "other".into(),
+            ..ServerConfig::default()
+        };
         assert!(matches!(Membership::bootstrap(&cfg), Err(Error::Config(_))));
         let ok = Membership::bootstrap(&ServerConfig::default()).unwrap();
         assert_eq!(ok.voter_ids(), vec![ok.local_id]);

@@ -13,17 +13,29 @@ use crate::apply::Applied;
 use crate::server::EtcdServer;
 
 impl EtcdServer {
-    pub(crate) async fn raft_request(&self, mut req: InternalRaftRequest) -> Result<Applied, Error> {
+    pub(crate) async fn raft_request(
+        &self,
+        mut req: InternalRaftRequest,
+    ) -> Result<Applied, Error> {
         let inner = &self.inner;
         let id = inner.ids.next();
-        req.header = Some(RequestHeader { id, ..Default::default() });
+        req.header = Some(RequestHeader {
+            id,
+            ..Default::default()
+        });
         let data = req.encode_to_vec();
         if data.len() > inner.cfg.max_request_bytes {
             return Err(Error::RequestTooLarge);
         }
-        let waiter = inner.wait.register(id).map_err(|_| Error::Internal(format!("duplicate request id {id:x}")))?;
+        let waiter = inner
+            .wait
+            .register(id)
+            .map_err(|_| Error::Internal(format!("duplicate request id {id:x}")))?;
 
-        inner.counters.proposals_pending.fetch_add(1, Ordering::Relaxed);
+        inner
+            .counters
+            .proposals_pending
+            .fetch_add(1, Ordering::Relaxed);
         let outcome = async {
             inner.raft.propose(data).await.map_err(propose_error)?;
             match tokio::time::timeout(inner.cfg.request_timeout(), waiter).await {
@@ -33,16 +45,26 @@ impl EtcdServer {
             }
         }
         .await;
-        inner.counters.proposals_pending.fetch_sub(1, Ordering::Relaxed);
+        inner
+            .counters
+            .proposals_pending
+            .fetch_sub(1, Ordering::Relaxed);
         if outcome.is_err() {
-            inner.counters.proposals_failed.fetch_add(1, Ordering::Relaxed);
+            inner
+                .counters
+                .proposals_failed
+                .fetch_add(1, Ordering::Relaxed);
         }
         outcome
     }
 
     /// etcd blames a timeout on a missing leader when there is none.
     fn timeout_error(&self) -> Error {
-        if self.has_leader() { Error::Timeout } else { Error::TimeoutDueToLeaderFail }
+        if self.has_leader() {
+            Error::Timeout
+        } else {
+            Error::TimeoutDueToLeaderFail
+        }
     }
 }
 

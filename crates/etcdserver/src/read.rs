@@ -11,19 +11,31 @@ impl EtcdServer {
     pub(crate) async fn wait_linearizable(&self) -> Result<(), Error> {
         let deadline = self.inner.cfg.request_timeout();
         let wait = async {
-            let index = self.inner.raft.read_index().await.map_err(|err| match err {
-                raftnode::Error::Stopped => Error::Stopped,
-                raftnode::Error::NoLeader | raftnode::Error::Dropped => Error::NoLeader,
-                raftnode::Error::Timeout => Error::Timeout,
-                other => Error::Internal(other.to_string()),
-            })?;
+            let index = self
+                .inner
+                .raft
+                .read_index()
+                .await
+                .map_err(|err| match err {
+                    raftnode::Error::Stopped => Error::Stopped,
+                    raftnode::Error::NoLeader | raftnode::Error::Dropped => Error::NoLeader,
+                    raftnode::Error::Timeout => Error::Timeout,
+                    other => Error::Internal(other.to_string()),
+                })?;
             let mut applied = self.inner.applied.clone();
-            applied.wait_for(|a| *a >= index).await.map_err(|_| Error::Stopped)?;
+            applied
+                .wait_for(|a| *a >= index)
+                .await
+                .map_err(|_| Error::Stopped)?;
             Ok(())
         };
         match tokio::time::timeout(deadline, wait).await {
             Ok(result) => result,
-            Err(_elapsed) => Err(if self.has_leader() { Error::Timeout } else { Error::NoLeader }),
+            Err(_elapsed) => Err(if self.has_leader() {
+                Error::Timeout
+            } else {
+                Error::NoLeader
+            }),
         }
     }
 }

@@ -5,9 +5,9 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use api::pb::etcdserverpb::InternalRaftRequest;
 use api::pb::etcdserverpb::ResponseHeader;
 use api::pb::membershippb::{Attributes, ClusterMemberAttrSetRequest};
-use api::pb::etcdserverpb::InternalRaftRequest;
 use raftnode::{RaftConfig, RaftNode, Transport};
 use tokio::sync::watch;
 
@@ -61,11 +61,20 @@ impl EtcdServer {
         }
         let membership = Arc::new(Membership::bootstrap(&cfg)?);
         let snap_dir = cfg.member_dir().join("snap");
-        std::fs::create_dir_all(&snap_dir)
-            .map_err(|source| Error::Io { path: snap_dir.display().to_string(), source })?;
-        let store = Arc::new(mvcc::Store::open(&cfg.db_path(), mvcc::StoreOptions::default())?);
+        std::fs::create_dir_all(&snap_dir).map_err(|source| Error::Io {
+            path: snap_dir.display().to_string(),
+            source,
+        })?;
+        let store = Arc::new(mvcc::Store::open(
+            &cfg.db_path(),
+            mvcc::StoreOptions::default(),
+        )?);
 
-        let mut raft_cfg = RaftConfig::new(membership.local_id, cfg.member_dir(), membership.voter_ids());
+        let mut raft_cfg = RaftConfig::new(
+            membership.local_id,
+            cfg.member_dir(),
+            membership.voter_ids(),
+        );
         raft_cfg.tick_interval = cfg.heartbeat_interval;
         raft_cfg.election_tick = cfg.election_ticks();
         raft_cfg.heartbeat_tick = 1;
@@ -94,7 +103,10 @@ impl EtcdServer {
         let thread = std::thread::Builder::new()
             .name("apply".into())
             .spawn(move || apply_loop.run(applies))
-            .map_err(|source| Error::Io { path: "apply thread".into(), source })?;
+            .map_err(|source| Error::Io {
+                path: "apply thread".into(),
+                source,
+            })?;
 
         let server = EtcdServer {
             inner: Arc::new(Inner {
@@ -211,7 +223,9 @@ impl EtcdServer {
                     Ok(_) => return,
                     Err(api::Error::Stopped) => return,
                     Err(err) => {
-                        tracing::warn!("failed to publish local member to cluster through raft: {err}");
+                        tracing::warn!(
+                            "failed to publish local member to cluster through raft: {err}"
+                        );
                     }
                 }
             }
@@ -227,9 +241,11 @@ impl EtcdServer {
                 let leads = leaders.borrow_and_update().leader_id == server.member_id();
                 if leads && server.cluster_version().is_none() {
                     let req = InternalRaftRequest {
-                        cluster_version_set: Some(api::pb::membershippb::ClusterVersionSetRequest {
-                            ver: version::CLUSTER_VERSION.into(),
-                        }),
+                        cluster_version_set: Some(
+                            api::pb::membershippb::ClusterVersionSetRequest {
+                                ver: version::CLUSTER_VERSION.into(),
+                            },
+                        ),
                         ..Default::default()
                     };
                     if let Err(err) = server.raft_request(req).await {
@@ -240,7 +256,11 @@ impl EtcdServer {
                 if leaders.changed().await.is_err() {
                     return;
                 }
-                server.inner.counters.leader_changes_seen.fetch_add(1, Ordering::Relaxed);
+                server
+                    .inner
+                    .counters
+                    .leader_changes_seen
+                    .fetch_add(1, Ordering::Relaxed);
             }
         });
     }

@@ -51,15 +51,19 @@ impl EtcdServer {
                 },
                 () = tx.closed() => return,
             };
-            if let Some(response) = response {
-                if tx.send(response).await.is_err() {
-                    return;
-                }
+            if let Some(response) = response
+                && tx.send(response).await.is_err()
+            {
+                return;
             }
         }
     }
 
-    fn on_watch_request(&self, stream: &mut mvcc::WatchStream, req: WatchRequest) -> Option<WatchResponse> {
+    fn on_watch_request(
+        &self,
+        stream: &mut mvcc::WatchStream,
+        req: WatchRequest,
+    ) -> Option<WatchResponse> {
         match req.request_union? {
             RequestUnion::CreateRequest(create) => Some(self.create_watch(stream, create)),
             RequestUnion::CancelRequest(WatchCancelRequest { watch_id }) => {
@@ -78,13 +82,20 @@ impl EtcdServer {
         }
     }
 
-    fn create_watch(&self, stream: &mut mvcc::WatchStream, mut create: WatchCreateRequest) -> WatchResponse {
+    fn create_watch(
+        &self,
+        stream: &mut mvcc::WatchStream,
+        mut create: WatchCreateRequest,
+    ) -> WatchResponse {
         // An empty key means the smallest key; a range end of "\0" means
         // every key from `key` on.
         if create.key.is_empty() {
             create.key = vec![0];
         }
-        let filters = create.filters.iter().filter_map(|f| watch_create_request::FilterType::try_from(*f).ok());
+        let filters = create
+            .filters
+            .iter()
+            .filter_map(|f| watch_create_request::FilterType::try_from(*f).ok());
         let (mut no_put, mut no_delete) = (false, false);
         for f in filters {
             match f {
@@ -93,9 +104,26 @@ impl EtcdServer {
             }
         }
         let header = self.header();
-        let start = if create.start_revision == 0 { header.revision + 1 } else { create.start_revision };
-        match stream.watch(create.watch_id, create.key, create.range_end, start, no_put, no_delete, create.prev_kv) {
-            Ok(id) => WatchResponse { header: Some(header), watch_id: id, created: true, ..Default::default() },
+        let start = if create.start_revision == 0 {
+            header.revision + 1
+        } else {
+            create.start_revision
+        };
+        match stream.watch(
+            create.watch_id,
+            create.key,
+            create.range_end,
+            start,
+            no_put,
+            no_delete,
+            create.prev_kv,
+        ) {
+            Ok(id) => WatchResponse {
+                header: Some(header),
+                watch_id: id,
+                created: true,
+                ..Default::default()
+            },
             Err(err) => WatchResponse {
                 header: Some(header),
                 watch_id: INVALID_WATCH_ID,

@@ -84,14 +84,20 @@ impl Interval {
     fn point(key: &[u8]) -> Self {
         let mut end = key.to_vec();
         end.push(0);
-        Interval { start: key.to_vec(), end }
+        Interval {
+            start: key.to_vec(),
+            end,
+        }
     }
 
     fn of_delete(r: &DeleteRangeRequest) -> Self {
         if r.range_end.is_empty() {
             Interval::point(&r.key)
         } else {
-            Interval { start: r.key.clone(), end: r.range_end.clone() }
+            Interval {
+                start: r.key.clone(),
+                end: r.range_end.clone(),
+            }
         }
     }
 
@@ -115,7 +121,9 @@ fn writes(ops: &[RequestOp]) -> Result<(HashSet<Vec<u8>>, Vec<Interval>), Error>
 
     let mut puts: HashSet<Vec<u8>> = HashSet::new();
     for op in ops {
-        let Some(Request::RequestTxn(nested)) = &op.request else { continue };
+        let Some(Request::RequestTxn(nested)) = &op.request else {
+            continue;
+        };
         let (puts_then, dels_then) = writes(&nested.success)?;
         let (puts_else, dels_else) = writes(&nested.failure)?;
         for key in &puts_then {
@@ -135,7 +143,9 @@ fn writes(ops: &[RequestOp]) -> Result<(HashSet<Vec<u8>>, Vec<Interval>), Error>
     }
 
     for op in ops {
-        let Some(Request::RequestPut(p)) = &op.request else { continue };
+        let Some(Request::RequestPut(p)) = &op.request else {
+            continue;
+        };
         if puts.contains(&p.key) || deleted(&dels, &p.key) {
             return Err(Error::DuplicateKey);
         }
@@ -170,19 +180,33 @@ mod tests {
 
     fn txn_op(success: Vec<RequestOp>, failure: Vec<RequestOp>) -> RequestOp {
         RequestOp {
-            request: Some(Request::RequestTxn(TxnRequest { compare: vec![], success, failure })),
+            request: Some(Request::RequestTxn(TxnRequest {
+                compare: vec![],
+                success,
+                failure,
+            })),
         }
     }
 
     fn txn_of(success: Vec<RequestOp>) -> TxnRequest {
-        TxnRequest { compare: vec![], success, failure: vec![] }
+        TxnRequest {
+            compare: vec![],
+            success,
+            failure: vec![],
+        }
     }
 
     #[test]
     fn single_requests() {
         assert_eq!(range(&RangeRequest::default()), Err(Error::EmptyKey));
-        assert_eq!(delete_range(&DeleteRangeRequest::default()), Err(Error::EmptyKey));
-        let mut p = PutRequest { key: b"k".to_vec(), ..Default::default() };
+        assert_eq!(
+            delete_range(&DeleteRangeRequest::default()),
+            Err(Error::EmptyKey)
+        );
+        let mut p = PutRequest {
+            key: b"k".to_vec(),
+            ..Default::default()
+        };
         assert_eq!(put(&p), Ok(()));
         p.ignore_value = true;
         p.value = b"x".to_vec();
@@ -199,7 +223,10 @@ mod tests {
         assert_eq!(txn(&ok, 128), Ok(()));
         let big = txn_of((0..129).map(|i| put_op(&format!("k{i}"))).collect());
         assert_eq!(txn(&big, 128), Err(Error::TooManyOps));
-        let nested = txn_of(vec![txn_op((0..128).map(|i| put_op(&format!("n{i}"))).collect(), vec![])]);
+        let nested = txn_of(vec![txn_op(
+            (0..128).map(|i| put_op(&format!("n{i}"))).collect(),
+            vec![],
+        )]);
         assert_eq!(txn(&nested, 128), Err(Error::TooManyOps));
     }
 
@@ -211,23 +238,47 @@ mod tests {
 
     #[test]
     fn duplicate_writes() {
-        assert_eq!(txn(&txn_of(vec![put_op("a"), put_op("a")]), 128), Err(Error::DuplicateKey));
-        assert_eq!(txn(&txn_of(vec![put_op("b"), del_op("a", "c")]), 128), Err(Error::DuplicateKey));
-        assert_eq!(txn(&txn_of(vec![put_op("a"), del_op("a", "")]), 128), Err(Error::DuplicateKey));
-        assert_eq!(txn(&txn_of(vec![put_op("c"), del_op("a", "c")]), 128), Ok(()));
+        assert_eq!(
+            txn(&txn_of(vec![put_op("a"), put_op("a")]), 128),
+            Err(Error::DuplicateKey)
+        );
+        assert_eq!(
+            txn(&txn_of(vec![put_op("b"), del_op("a", "c")]), 128),
+            Err(Error::DuplicateKey)
+        );
+        assert_eq!(
+            txn(&txn_of(vec![put_op("a"), del_op("a", "")]), 128),
+            Err(Error::DuplicateKey)
+        );
+        assert_eq!(
+            txn(&txn_of(vec![put_op("c"), del_op("a", "c")]), 128),
+            Ok(())
+        );
         // A from-key delete is taken literally by etcd and overlaps nothing.
-        assert_eq!(txn(&txn_of(vec![put_op("b"), del_op("a", "\0")]), 128), Ok(()));
+        assert_eq!(
+            txn(&txn_of(vec![put_op("b"), del_op("a", "\0")]), 128),
+            Ok(())
+        );
         // Both branches of a nested txn may write the same key ...
         let branches = txn_op(vec![put_op("x")], vec![put_op("x")]);
         assert_eq!(txn(&txn_of(vec![branches]), 128), Ok(()));
         // ... but not a key the outer level also writes.
         let clash = txn_op(vec![put_op("x")], vec![]);
-        assert_eq!(txn(&txn_of(vec![clash, put_op("x")]), 128), Err(Error::DuplicateKey));
+        assert_eq!(
+            txn(&txn_of(vec![clash, put_op("x")]), 128),
+            Err(Error::DuplicateKey)
+        );
         let under_delete = txn_op(vec![put_op("b")], vec![]);
-        assert_eq!(txn(&txn_of(vec![under_delete, del_op("a", "c")]), 128), Err(Error::DuplicateKey));
+        assert_eq!(
+            txn(&txn_of(vec![under_delete, del_op("a", "c")]), 128),
+            Err(Error::DuplicateKey)
+        );
         // Reads never conflict.
         let read = RequestOp {
-            request: Some(Request::RequestRange(RangeRequest { key: b"a".to_vec(), ..Default::default() })),
+            request: Some(Request::RequestRange(RangeRequest {
+                key: b"a".to_vec(),
+                ..Default::default()
+            })),
         };
         assert_eq!(txn(&txn_of(vec![read, put_op("a")]), 128), Ok(()));
     }

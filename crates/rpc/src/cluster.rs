@@ -33,7 +33,11 @@ pub struct GrpcCluster {
 }
 
 const fn method(name: &'static str) -> Method {
-    Method { service: "etcdserverpb.Cluster", name, kind: CallType::Unary }
+    Method {
+        service: "etcdserverpb.Cluster",
+        name,
+        kind: CallType::Unary,
+    }
 }
 
 fn membership_changes_unsupported() -> Status {
@@ -67,7 +71,12 @@ impl cluster_server::Cluster for GrpcCluster {
         &self,
         req: Request<MemberListRequest>,
     ) -> Result<Response<MemberListResponse>, Status> {
-        unary(&self.metrics, method("MemberList"), self.cluster.member_list(req.into_inner())).await
+        unary(
+            &self.metrics,
+            method("MemberList"),
+            self.cluster.member_list(req.into_inner()),
+        )
+        .await
     }
 
     async fn member_promote(

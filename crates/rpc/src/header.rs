@@ -25,15 +25,31 @@ mod tests {
     struct Fixed;
     impl HeaderSource for Fixed {
         fn header(&self) -> ResponseHeader {
-            ResponseHeader { cluster_id: 7, member_id: 9, revision: 42, raft_term: 3 }
+            ResponseHeader {
+                cluster_id: 7,
+                member_id: 9,
+                revision: 42,
+                raft_term: 3,
+            }
         }
     }
 
     #[test]
     fn keeps_the_servers_revision_and_fills_the_rest() {
-        let mut h = Some(ResponseHeader { revision: 5, ..Default::default() });
+        let mut h = Some(ResponseHeader {
+            revision: 5,
+            ..Default::default()
+        });
         fill(&Fixed, &mut h);
-        assert_eq!(h, Some(ResponseHeader { cluster_id: 7, member_id: 9, revision: 5, raft_term: 3 }));
+        assert_eq!(
+            h,
+            Some(ResponseHeader {
+                cluster_id: 7,
+                member_id: 9,
+                revision: 5,
+                raft_term: 3
+            })
+        );
 
         let mut missing = None;
         fill(&Fixed, &mut missing);

@@ -64,13 +64,22 @@ pub struct GrpcKv {
 }
 
 const fn method(name: &'static str) -> Method {
-    Method { service: "etcdserverpb.KV", name, kind: CallType::Unary }
+    Method {
+        service: "etcdserverpb.KV",
+        name,
+        kind: CallType::Unary,
+    }
 }
 
 #[tonic::async_trait]
 impl kv_server::Kv for GrpcKv {
     async fn range(&self, req: Request<RangeRequest>) -> Result<Response<RangeResponse>, Status> {
-        unary(&self.metrics, method("Range"), self.kv.range(req.into_inner())).await
+        unary(
+            &self.metrics,
+            method("Range"),
+            self.kv.range(req.into_inner()),
+        )
+        .await
     }
 
     async fn put(&self, req: Request<PutRequest>) -> Result<Response<PutResponse>, Status> {
@@ -81,7 +90,12 @@ impl kv_server::Kv for GrpcKv {
         &self,
         req: Request<DeleteRangeRequest>,
     ) -> Result<Response<DeleteRangeResponse>, Status> {
-        unary(&self.metrics, method("DeleteRange"), self.kv.delete_range(req.into_inner())).await
+        unary(
+            &self.metrics,
+            method("DeleteRange"),
+            self.kv.delete_range(req.into_inner()),
+        )
+        .await
     }
 
     async fn txn(&self, req: Request<TxnRequest>) -> Result<Response<TxnResponse>, Status> {
@@ -92,6 +106,11 @@ impl kv_server::Kv for GrpcKv {
         &self,
         req: Request<CompactionRequest>,
     ) -> Result<Response<CompactionResponse>, Status> {
-        unary(&self.metrics, method("Compact"), self.kv.compact(req.into_inner())).await
+        unary(
+            &self.metrics,
+            method("Compact"),
+            self.kv.compact(req.into_inner()),
+        )
+        .await
     }
 }

@@ -49,7 +49,10 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_txn_ops: 128, max_request_bytes: 1536 * 1024 }
+        Limits {
+            max_txn_ops: 128,
+            max_request_bytes: 1536 * 1024,
+        }
     }
 }
 
@@ -65,25 +68,40 @@ pub fn front(backend: Backend, header: Arc<dyn HeaderSource>, limits: Limits) ->
             header: Arc::clone(&header),
             max_txn_ops: limits.max_txn_ops,
         }),
-        watch: Arc::new(watch::CheckedWatch { inner: backend.watch, header: Arc::clone(&header) }),
+        watch: Arc::new(watch::CheckedWatch {
+            inner: backend.watch,
+            header: Arc::clone(&header),
+        }),
         maintenance: Arc::new(maintenance::CheckedMaintenance {
             inner: backend.maintenance,
             header: Arc::clone(&header),
         }),
-        cluster: Arc::new(cluster::CheckedCluster { inner: backend.cluster, header }),
+        cluster: Arc::new(cluster::CheckedCluster {
+            inner: backend.cluster,
+            header,
+        }),
     }
 }
 
 /// The tonic routes serving `front` (see [`front`]).
 pub fn routes(front: &Backend, limits: Limits, metrics: &GrpcMetrics) -> tonic::service::Routes {
     let max = limits.max_request_bytes + GRPC_OVERHEAD_BYTES;
-    let kv = kv::GrpcKv { kv: Arc::clone(&front.kv), metrics: metrics.clone() };
-    let watch = watch::GrpcWatch { watch: Arc::clone(&front.watch), metrics: metrics.clone() };
+    let kv = kv::GrpcKv {
+        kv: Arc::clone(&front.kv),
+        metrics: metrics.clone(),
+    };
+    let watch = watch::GrpcWatch {
+        watch: Arc::clone(&front.watch),
+        metrics: metrics.clone(),
+    };
     let maintenance = maintenance::GrpcMaintenance {
         maintenance: Arc::clone(&front.maintenance),
         metrics: metrics.clone(),
     };
-    let cluster = cluster::GrpcCluster { cluster: Arc::clone(&front.cluster), metrics: metrics.clone() };
+    let cluster = cluster::GrpcCluster {
+        cluster: Arc::clone(&front.cluster),
+        metrics: metrics.clone(),
+    };
     tonic::service::Routes::new(KvServer::new(kv).max_decoding_message_size(max))
         .add_service(WatchServer::new(watch).max_decoding_message_size(max))
         .add_service(MaintenanceServer::new(maintenance).max_decoding_message_size(max))

@@ -57,7 +57,11 @@ pub struct GrpcMaintenance {
 }
 
 const fn method(name: &'static str) -> Method {
-    Method { service: "etcdserverpb.Maintenance", name, kind: CallType::Unary }
+    Method {
+        service: "etcdserverpb.Maintenance",
+        name,
+        kind: CallType::Unary,
+    }
 }
 
 pub type SnapshotStream =
@@ -68,40 +72,74 @@ impl maintenance_server::Maintenance for GrpcMaintenance {
     type SnapshotStream = SnapshotStream;
 
     async fn alarm(&self, req: Request<AlarmRequest>) -> Result<Response<AlarmResponse>, Status> {
-        unary(&self.metrics, method("Alarm"), self.maintenance.alarm(req.into_inner())).await
+        unary(
+            &self.metrics,
+            method("Alarm"),
+            self.maintenance.alarm(req.into_inner()),
+        )
+        .await
     }
 
-    async fn status(&self, req: Request<StatusRequest>) -> Result<Response<StatusResponse>, Status> {
-        unary(&self.metrics, method("Status"), self.maintenance.status(req.into_inner())).await
+    async fn status(
+        &self,
+        req: Request<StatusRequest>,
+    ) -> Result<Response<StatusResponse>, Status> {
+        unary(
+            &self.metrics,
+            method("Status"),
+            self.maintenance.status(req.into_inner()),
+        )
+        .await
     }
 
     async fn defragment(
         &self,
         req: Request<DefragmentRequest>,
     ) -> Result<Response<DefragmentResponse>, Status> {
-        unary(&self.metrics, method("Defragment"), self.maintenance.defragment(req.into_inner()))
-            .await
+        unary(
+            &self.metrics,
+            method("Defragment"),
+            self.maintenance.defragment(req.into_inner()),
+        )
+        .await
     }
 
     async fn hash(&self, req: Request<HashRequest>) -> Result<Response<HashResponse>, Status> {
-        unary(&self.metrics, method("Hash"), self.maintenance.hash(req.into_inner())).await
+        unary(
+            &self.metrics,
+            method("Hash"),
+            self.maintenance.hash(req.into_inner()),
+        )
+        .await
     }
 
-    async fn hash_kv(&self, req: Request<HashKvRequest>) -> Result<Response<HashKvResponse>, Status> {
-        unary(&self.metrics, method("HashKV"), self.maintenance.hash_kv(req.into_inner())).await
+    async fn hash_kv(
+        &self,
+        req: Request<HashKvRequest>,
+    ) -> Result<Response<HashKvResponse>, Status> {
+        unary(
+            &self.metrics,
+            method("HashKV"),
+            self.maintenance.hash_kv(req.into_inner()),
+        )
+        .await
     }
 
     async fn snapshot(
         &self,
         _req: Request<SnapshotRequest>,
     ) -> Result<Response<Self::SnapshotStream>, Status> {
-        Err(Status::unimplemented("snapshot is not supported by this server yet"))
+        Err(Status::unimplemented(
+            "snapshot is not supported by this server yet",
+        ))
     }
 
     async fn move_leader(
         &self,
         _req: Request<MoveLeaderRequest>,
     ) -> Result<Response<MoveLeaderResponse>, Status> {
-        Err(Status::unimplemented("move-leader is not supported by this server yet"))
+        Err(Status::unimplemented(
+            "move-leader is not supported by this server yet",
+        ))
     }
 }

@@ -153,7 +153,11 @@ pub struct CallGuard {
 impl CallGuard {
     pub fn start(metrics: &GrpcMetrics, method: Method) -> Self {
         metrics.started(method);
-        CallGuard { metrics: metrics.clone(), method, outcome: None }
+        CallGuard {
+            metrics: metrics.clone(),
+            method,
+            outcome: None,
+        }
     }
 
     pub fn finish(&mut self, code: Code) {
@@ -228,9 +232,17 @@ mod tests {
         let metrics = GrpcMetrics::default();
         let mut registry = Registry::default();
         metrics.register(&mut registry);
-        let watch = Method { service: "etcdserverpb.Watch", name: "Watch", kind: CallType::BidiStream };
+        let watch = Method {
+            service: "etcdserverpb.Watch",
+            name: "Watch",
+            kind: CallType::BidiStream,
+        };
         drop(CallGuard::start(&metrics, watch));
-        let put = Method { service: "etcdserverpb.KV", name: "Put", kind: CallType::Unary };
+        let put = Method {
+            service: "etcdserverpb.KV",
+            name: "Put",
+            kind: CallType::Unary,
+        };
         let mut call = CallGuard::start(&metrics, put);
         call.finish(Code::Ok);
         drop(call);

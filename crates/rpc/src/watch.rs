@@ -13,8 +13,11 @@ use crate::header;
 use crate::metrics::{CallGuard, CallType, Counted, GrpcMetrics, Method};
 use crate::status::to_status;
 
-const WATCH: Method =
-    Method { service: "etcdserverpb.Watch", name: "Watch", kind: CallType::BidiStream };
+const WATCH: Method = Method {
+    service: "etcdserverpb.Watch",
+    name: "Watch",
+    kind: CallType::BidiStream,
+};
 
 /// [`Watch`] with headers filled on every response.
 pub struct CheckedWatch {

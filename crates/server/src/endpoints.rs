@@ -20,7 +20,10 @@ pub struct Endpoints {
 fn json(status: StatusCode, body: String) -> Response<Full<Bytes>> {
     let mut resp = Response::new(Full::new(Bytes::from(body)));
     *resp.status_mut() = status;
-    resp.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
     resp
 }
 
@@ -47,13 +50,24 @@ impl Endpoints {
             return method_not_allowed();
         }
         let healthy = self.server.has_leader() && {
-            let probe = RangeRequest { key: b"health".to_vec(), limit: 1, keys_only: true, ..Default::default() };
-            matches!(tokio::time::timeout(Duration::from_secs(1), self.server.range(probe)).await, Ok(Ok(_)))
+            let probe = RangeRequest {
+                key: b"health".to_vec(),
+                limit: 1,
+                keys_only: true,
+                ..Default::default()
+            };
+            matches!(
+                tokio::time::timeout(Duration::from_secs(1), self.server.range(probe)).await,
+                Ok(Ok(_))
+            )
         };
         if healthy {
             json(StatusCode::OK, r#"{"health":"true"}"#.into())
         } else {
-            json(StatusCode::SERVICE_UNAVAILABLE, r#"{"health":"false"}"#.into())
+            json(
+                StatusCode::SERVICE_UNAVAILABLE,
+                r#"{"health":"false"}"#.into(),
+            )
         }
     }
 
@@ -61,7 +75,10 @@ impl Endpoints {
         if method != Method::GET {
             return method_not_allowed();
         }
-        let cluster = self.server.cluster_version().unwrap_or_else(|| "not_decided".into());
+        let cluster = self
+            .server
+            .cluster_version()
+            .unwrap_or_else(|| "not_decided".into());
         // etcd's key order: server first.
         let body = format!(
             r#"{{"etcdserver":{},"etcdcluster":{}}}"#,
@@ -74,14 +91,18 @@ impl Endpoints {
     fn metrics(&self) -> Response<Full<Bytes>> {
         let mut text = String::new();
         if let Err(err) = prometheus_client::encoding::text::encode(&mut text, &self.registry) {
-            let mut resp = Response::new(Full::new(Bytes::from(format!("cannot encode metrics: {err}\n"))));
+            let mut resp = Response::new(Full::new(Bytes::from(format!(
+                "cannot encode metrics: {err}\n"
+            ))));
             *resp.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
             return resp;
         }
         let mut resp = Response::new(Full::new(Bytes::from(text)));
         resp.headers_mut().insert(
             header::CONTENT_TYPE,
-            header::HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+            header::HeaderValue::from_static(
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            ),
         );
         resp
     }

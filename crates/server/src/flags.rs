@@ -38,10 +38,18 @@ pub struct Flags {
     #[arg(long, env = "ETCD_ELECTION_TIMEOUT", default_value_t = 1000)]
     pub election_timeout: u64,
     /// List of URLs to listen on for peer traffic.
-    #[arg(long, env = "ETCD_LISTEN_PEER_URLS", default_value = "http://localhost:2380")]
+    #[arg(
+        long,
+        env = "ETCD_LISTEN_PEER_URLS",
+        default_value = "http://localhost:2380"
+    )]
     pub listen_peer_urls: String,
     /// List of URLs to listen on for client traffic.
-    #[arg(long, env = "ETCD_LISTEN_CLIENT_URLS", default_value = "http://localhost:2379")]
+    #[arg(
+        long,
+        env = "ETCD_LISTEN_CLIENT_URLS",
+        default_value = "http://localhost:2379"
+    )]
     pub listen_client_urls: String,
     /// List of URLs to listen on for /metrics and /health.
     #[arg(long, env = "ETCD_LISTEN_METRICS_URLS", default_value = "")]
@@ -64,7 +72,11 @@ pub struct Flags {
 
     // Clustering.
     /// List of this member's peer URLs to advertise to the rest of the cluster.
-    #[arg(long, env = "ETCD_INITIAL_ADVERTISE_PEER_URLS", default_value = "http://localhost:2380")]
+    #[arg(
+        long,
+        env = "ETCD_INITIAL_ADVERTISE_PEER_URLS",
+        default_value = "http://localhost:2380"
+    )]
     pub initial_advertise_peer_urls: String,
     /// Initial cluster configuration for bootstrapping.
     #[arg(long, env = "ETCD_INITIAL_CLUSTER")]
@@ -73,10 +85,18 @@ pub struct Flags {
     #[arg(long, env = "ETCD_INITIAL_CLUSTER_STATE", default_value = "new", value_parser = ["new", "existing"])]
     pub initial_cluster_state: String,
     /// Initial cluster token for the etcd cluster during bootstrap.
-    #[arg(long, env = "ETCD_INITIAL_CLUSTER_TOKEN", default_value = "etcd-cluster")]
+    #[arg(
+        long,
+        env = "ETCD_INITIAL_CLUSTER_TOKEN",
+        default_value = "etcd-cluster"
+    )]
     pub initial_cluster_token: String,
     /// List of this member's client URLs to advertise to the public.
-    #[arg(long, env = "ETCD_ADVERTISE_CLIENT_URLS", default_value = "http://localhost:2379")]
+    #[arg(
+        long,
+        env = "ETCD_ADVERTISE_CLIENT_URLS",
+        default_value = "http://localhost:2379"
+    )]
     pub advertise_client_urls: String,
     /// Reject reconfiguration requests that would cause quorum loss.
     #[arg(long, env = "ETCD_STRICT_RECONFIG_CHECK", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true")]
@@ -241,9 +261,7 @@ impl Flags {
             }
             if let Some(name) = flag_name(arg).filter(|n| UNSUPPORTED.contains(n)) {
                 return Err(Exit {
-                    message: format!(
-                        "etcd flag --{name} is not supported by this server\n"
-                    ),
+                    message: format!("etcd flag --{name} is not supported by this server\n"),
                     code: 2,
                 });
             }
@@ -273,7 +291,9 @@ impl Flags {
     }
 
     pub fn data_dir(&self) -> String {
-        self.data_dir.clone().unwrap_or_else(|| format!("{}.etcd", self.name))
+        self.data_dir
+            .clone()
+            .unwrap_or_else(|| format!("{}.etcd", self.name))
     }
 
     /// `--initial-cluster`, defaulting like etcd to this member alone.
@@ -298,7 +318,11 @@ impl Flags {
 
 /// A comma-separated flag value, blanks dropped.
 pub fn split_list(s: &str) -> Vec<String> {
-    s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
+    s.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
 }
 
 #[cfg(test)]
@@ -324,9 +348,15 @@ mod tests {
 
     #[test]
     fn go_style_flags_and_booleans() {
-        let f = parse(&["-name", "n1", "--strict-reconfig-check=false", "--peer-auto-tls", "--snapshot-count=5"])
-            .ok()
-            .unwrap();
+        let f = parse(&[
+            "-name",
+            "n1",
+            "--strict-reconfig-check=false",
+            "--peer-auto-tls",
+            "--snapshot-count=5",
+        ])
+        .ok()
+        .unwrap();
         assert_eq!(f.name, "n1");
         assert!(!f.strict_reconfig_check);
         assert!(f.peer_auto_tls);
@@ -338,7 +368,11 @@ mod tests {
     fn unsupported_etcd_flags_are_named() {
         let err = parse(&["--wal-dir", "/tmp/x"]).err().unwrap();
         assert_eq!(err.code, 2);
-        assert!(err.message.contains("--wal-dir is not supported"), "{}", err.message);
+        assert!(
+            err.message.contains("--wal-dir is not supported"),
+            "{}",
+            err.message
+        );
         let err = parse(&["--no-such-flag"]).err().unwrap();
         assert_eq!(err.code, 2);
     }

@@ -30,7 +30,10 @@ pub enum Error {
     #[error("TLS: {0}")]
     Tls(String),
     #[error("listen tcp {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Server(#[from] etcdserver::Error),
 }
@@ -38,9 +41,14 @@ pub enum Error {
 /// Logs go to stderr, where etcd writes them and where etcd's test harness
 /// looks for "enabled capabilities for version" and "published".
 pub fn init_logging(flags: &Flags) {
-    let level = if flags.debug { "debug" } else { flags.log_level.as_str() };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{level},h2=warn,hyper=warn,tower=warn")));
+    let level = if flags.debug {
+        "debug"
+    } else {
+        flags.log_level.as_str()
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("{level},h2=warn,hyper=warn,tower=warn"))
+    });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -70,7 +78,11 @@ fn server_config(flags: &Flags) -> Result<ServerConfig, Error> {
             flags.election_timeout, flags.heartbeat_interval
         )));
     }
-    let quota = if flags.quota_backend_bytes > 0 { flags.quota_backend_bytes } else { 2 * 1024 * 1024 * 1024 };
+    let quota = if flags.quota_backend_bytes > 0 {
+        flags.quota_backend_bytes
+    } else {
+        2 * 1024 * 1024 * 1024
+    };
     Ok(ServerConfig {
         name: flags.name.clone(),
         data_dir: flags.data_dir().into(),
@@ -93,7 +105,12 @@ fn server_config(flags: &Flags) -> Result<ServerConfig, Error> {
 }
 
 async fn bind(url: &urls::ListenUrl) -> Result<TcpListener, Error> {
-    TcpListener::bind(url.addr).await.map_err(|source| Error::Bind { addr: url.addr, source })
+    TcpListener::bind(url.addr)
+        .await
+        .map_err(|source| Error::Bind {
+            addr: url.addr,
+            source,
+        })
 }
 
 /// A running member.
@@ -139,7 +156,10 @@ pub async fn start(flags: Flags) -> Result<Running, Error> {
     let hosts = vec!["localhost".to_string(), "127.0.0.1".to_string()];
     let client_acceptor = tls::acceptor(&client_tls, &hosts)?;
     let peer_acceptor = tls::acceptor(&peer_tls, &hosts)?;
-    for (urls, acceptor, what) in [(&client_urls, &client_acceptor, "client"), (&peer_urls, &peer_acceptor, "peer")] {
+    for (urls, acceptor, what) in [
+        (&client_urls, &client_acceptor, "client"),
+        (&peer_urls, &peer_acceptor, "peer"),
+    ] {
         if urls.iter().any(|u| u.tls) && acceptor.is_none() {
             return Err(Error::Tls(format!(
                 "TLS {what} listener requires a certificate (--{}cert-file/--{}key-file or --{}auto-tls)",
@@ -162,7 +182,10 @@ pub async fn start(flags: Flags) -> Result<Running, Error> {
     for url in &metrics_urls {
         metrics_listeners.push((bind(url).await?, url.tls));
     }
-    let client_addrs = client_listeners.iter().filter_map(|(l, _)| l.local_addr().ok()).collect();
+    let client_addrs = client_listeners
+        .iter()
+        .filter_map(|(l, _)| l.local_addr().ok())
+        .collect();
 
     let server = EtcdServer::start(cfg, Arc::new(raftnode::NoPeers)).await?;
     let (shutdown, shutdown_rx) = watch::channel(false);
@@ -174,12 +197,20 @@ pub async fn start(flags: Flags) -> Result<Running, Error> {
     );
     for (listener, is_tls) in peer_listeners {
         let acceptor = if is_tls { peer_acceptor.clone() } else { None };
-        tasks.spawn(serve::peer_loop(listener, acceptor, peer_version.clone(), shutdown_rx.clone()));
+        tasks.spawn(serve::peer_loop(
+            listener,
+            acceptor,
+            peer_version.clone(),
+            shutdown_rx.clone(),
+        ));
     }
 
     server.wait_published().await;
 
-    let limits = rpc::Limits { max_txn_ops: flags.max_txn_ops, max_request_bytes: flags.max_request_bytes };
+    let limits = rpc::Limits {
+        max_txn_ops: flags.max_txn_ops,
+        max_request_bytes: flags.max_request_bytes,
+    };
     let backend = rpc::Backend {
         kv: Arc::new(server.clone()),
         watch: Arc::new(server.clone()),
@@ -196,16 +227,35 @@ pub async fn start(flags: Flags) -> Result<Running, Error> {
             Arc::clone(&front.watch),
             Arc::clone(&front.maintenance),
             Arc::clone(&front.cluster),
-            gateway::Limits { max_request_bytes: flags.max_request_bytes },
+            gateway::Limits {
+                max_request_bytes: flags.max_request_bytes,
+            },
         ),
-        endpoints: Arc::new(endpoints::Endpoints { server: server.clone(), registry }),
+        endpoints: Arc::new(endpoints::Endpoints {
+            server: server.clone(),
+            registry,
+        }),
     };
     for (listener, is_tls) in client_listeners.into_iter().chain(metrics_listeners) {
-        let acceptor = if is_tls { client_acceptor.clone() } else { None };
-        tasks.spawn(serve::client_loop(listener, acceptor, routes.clone(), shutdown_rx.clone()));
+        let acceptor = if is_tls {
+            client_acceptor.clone()
+        } else {
+            None
+        };
+        tasks.spawn(serve::client_loop(
+            listener,
+            acceptor,
+            routes.clone(),
+            shutdown_rx.clone(),
+        ));
     }
     tracing::info!("ready to serve client requests");
-    Ok(Running { server, client_addrs, shutdown, tasks })
+    Ok(Running {
+        server,
+        client_addrs,
+        shutdown,
+        tasks,
+    })
 }
 
 /// Runs a member until SIGINT or SIGTERM, then stops it gracefully.
@@ -219,7 +269,10 @@ pub async fn run_until_signal(flags: Flags) -> Result<(), Error> {
 
 async fn wait_for_signal() {
     use tokio::signal::unix::{SignalKind, signal};
-    match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
         (Ok(mut term), Ok(mut int)) => {
             tokio::select! {
                 _ = term.recv() => {},

@@ -85,13 +85,21 @@ pub async fn client_loop(
             let builder = auto::Builder::new(TokioExecutor::new());
             let result = match tls {
                 Some(acceptor) => match acceptor.accept(stream).await {
-                    Ok(stream) => builder.serve_connection(TokioIo::new(stream), service).await,
+                    Ok(stream) => {
+                        builder
+                            .serve_connection(TokioIo::new(stream), service)
+                            .await
+                    }
                     Err(err) => {
                         tracing::debug!("TLS handshake with {peer} failed: {err}");
                         return;
                     }
                 },
-                None => builder.serve_connection(TokioIo::new(stream), service).await,
+                None => {
+                    builder
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await
+                }
             };
             if let Err(err) = result {
                 tracing::debug!("connection from {peer} ended: {err}");
@@ -104,7 +112,12 @@ pub async fn client_loop(
 /// The peer port. Members exchange raft traffic here once clusters of more
 /// than one member exist; until then it answers `/version` like etcd's peer
 /// handler and nothing else.
-pub async fn peer_loop(listener: TcpListener, tls: Option<TlsAcceptor>, version: String, mut shutdown: watch::Receiver<bool>) {
+pub async fn peer_loop(
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    version: String,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut connections = JoinSet::new();
     loop {
         let (stream, _) = tokio::select! {
@@ -133,10 +146,18 @@ pub async fn peer_loop(listener: TcpListener, tls: Option<TlsAcceptor>, version:
             let builder = auto::Builder::new(TokioExecutor::new());
             let _ = match tls {
                 Some(acceptor) => match acceptor.accept(stream).await {
-                    Ok(stream) => builder.serve_connection(TokioIo::new(stream), service).await,
+                    Ok(stream) => {
+                        builder
+                            .serve_connection(TokioIo::new(stream), service)
+                            .await
+                    }
                     Err(_) => return,
                 },
-                None => builder.serve_connection(TokioIo::new(stream), service).await,
+                None => {
+                    builder
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await
+                }
             };
         });
     }

@@ -44,7 +44,9 @@ fn load_certs(path: &str) -> Result<Vec<CertificateDer<'static>>, Error> {
 }
 
 /// A self-signed certificate for `hosts`, as etcd's auto TLS makes one.
-fn self_signed(hosts: &[String]) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), Error> {
+fn self_signed(
+    hosts: &[String],
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), Error> {
     let cert = rcgen::generate_simple_self_signed(hosts.to_vec())
         .map_err(|e| Error::Tls(format!("cannot generate a self-signed certificate: {e}")))?;
     let key = PrivateKeyDer::try_from(cert.signing_key.serialize_der())
@@ -59,8 +61,12 @@ pub fn acceptor(files: &TlsFiles, hosts: &[String]) -> Result<Option<TlsAcceptor
     }
     let (certs, key) = if !files.cert_file.is_empty() || !files.key_file.is_empty() {
         let certs = load_certs(&files.cert_file)?;
-        let key = PrivateKeyDer::from_pem_file(&files.key_file)
-            .map_err(|e| Error::Tls(format!("cannot read private key from {}: {e}", files.key_file)))?;
+        let key = PrivateKeyDer::from_pem_file(&files.key_file).map_err(|e| {
+            Error::Tls(format!(
+                "cannot read private key from {}: {e}",
+                files.key_file
+            ))
+        })?;
         (certs, key)
     } else {
         self_signed(hosts)?
@@ -71,7 +77,9 @@ pub fn acceptor(files: &TlsFiles, hosts: &[String]) -> Result<Option<TlsAcceptor
     let builder = if files.client_cert_auth && !files.trusted_ca_file.is_empty() {
         let mut roots = RootCertStore::empty();
         for ca in load_certs(&files.trusted_ca_file)? {
-            roots.add(ca).map_err(|e| Error::Tls(format!("bad CA in {}: {e}", files.trusted_ca_file)))?;
+            roots
+                .add(ca)
+                .map_err(|e| Error::Tls(format!("bad CA in {}: {e}", files.trusted_ca_file)))?;
         }
         let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
             .build()

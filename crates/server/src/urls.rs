@@ -19,7 +19,11 @@ pub fn parse(url: &str) -> Result<ListenUrl, Error> {
     let tls = match uri.scheme_str() {
         Some("http") => false,
         Some("https") => true,
-        Some(other) => return Err(bad(&format!("URL scheme must be http or https, got {other:?}"))),
+        Some(other) => {
+            return Err(bad(&format!(
+                "URL scheme must be http or https, got {other:?}"
+            )));
+        }
         None => return Err(bad("URL scheme must be http or https")),
     };
     let host = uri.host().ok_or_else(|| bad("missing host"))?;
@@ -30,7 +34,11 @@ pub fn parse(url: &str) -> Result<ListenUrl, Error> {
         .map_err(|e| bad(&e.to_string()))?
         .min_by_key(|a| a.is_ipv6())
         .ok_or_else(|| bad("host resolves to no address"))?;
-    Ok(ListenUrl { url: url.to_string(), tls, addr })
+    Ok(ListenUrl {
+        url: url.to_string(),
+        tls,
+        addr,
+    })
 }
 
 pub fn parse_list(list: &[String]) -> Result<Vec<ListenUrl>, Error> {

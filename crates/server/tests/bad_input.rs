@@ -43,15 +43,24 @@ async fn start(extra: &[&str]) -> (server::Running, tempfile::TempDir) {
 
 async fn client(running: &server::Running) -> KvClient<Channel> {
     let ep = format!("http://{}", running.client_addrs[0]);
-    KvClient::connect(ep).await.unwrap().max_encoding_message_size(64 << 20)
+    KvClient::connect(ep)
+        .await
+        .unwrap()
+        .max_encoding_message_size(64 << 20)
 }
 
 fn put(key: &[u8], value: Vec<u8>) -> PutRequest {
-    PutRequest { key: key.to_vec(), value, ..Default::default() }
+    PutRequest {
+        key: key.to_vec(),
+        value,
+        ..Default::default()
+    }
 }
 
 fn put_op(key: &str) -> RequestOp {
-    RequestOp { request: Some(Request::RequestPut(put(key.as_bytes(), b"v".to_vec()))) }
+    RequestOp {
+        request: Some(Request::RequestPut(put(key.as_bytes(), b"v".to_vec()))),
+    }
 }
 
 async fn expect_err<T: std::fmt::Debug>(
@@ -74,43 +83,93 @@ async fn grpc_errors_are_etcds() {
     let (running, _dir) = start(&["--max-request-bytes", "4096", "--max-txn-ops", "4"]).await;
     let mut kv = client(&running).await;
 
-    expect_err(kv.put(put(b"", b"v".to_vec())), Code::InvalidArgument, "etcdserver: key is not provided").await;
+    expect_err(
+        kv.put(put(b"", b"v".to_vec())),
+        Code::InvalidArgument,
+        "etcdserver: key is not provided",
+    )
+    .await;
     still_serving(&mut kv).await;
 
-    expect_err(kv.put(put(b"big", vec![b'x'; 5000])), Code::InvalidArgument, "etcdserver: request is too large")
-        .await;
+    expect_err(
+        kv.put(put(b"big", vec![b'x'; 5000])),
+        Code::InvalidArgument,
+        "etcdserver: request is too large",
+    )
+    .await;
     still_serving(&mut kv).await;
     // Far above the limit, gRPC itself refuses to decode the message.
     let status = kv.put(put(b"huge", vec![b'x'; 2 << 20])).await.unwrap_err();
     assert_ne!(status.code(), Code::Ok);
     still_serving(&mut kv).await;
 
-    let too_many = TxnRequest { success: (0..5).map(|i| put_op(&format!("k{i}"))).collect(), ..Default::default() };
-    expect_err(kv.txn(too_many), Code::InvalidArgument, "etcdserver: too many operations in txn request").await;
-    let dup = TxnRequest { success: vec![put_op("a"), put_op("a")], ..Default::default() };
-    expect_err(kv.txn(dup), Code::InvalidArgument, "etcdserver: duplicate key given in txn request").await;
+    let too_many = TxnRequest {
+        success: (0..5).map(|i| put_op(&format!("k{i}"))).collect(),
+        ..Default::default()
+    };
+    expect_err(
+        kv.txn(too_many),
+        Code::InvalidArgument,
+        "etcdserver: too many operations in txn request",
+    )
+    .await;
+    let dup = TxnRequest {
+        success: vec![put_op("a"), put_op("a")],
+        ..Default::default()
+    };
+    expect_err(
+        kv.txn(dup),
+        Code::InvalidArgument,
+        "etcdserver: duplicate key given in txn request",
+    )
+    .await;
     still_serving(&mut kv).await;
 
     for i in 0..5 {
-        kv.put(put(b"key", format!("v{i}").into_bytes())).await.unwrap();
+        kv.put(put(b"key", format!("v{i}").into_bytes()))
+            .await
+            .unwrap();
     }
-    let rev = kv.range(RangeRequest { key: b"key".to_vec(), ..Default::default() }).await.unwrap().into_inner();
+    let rev = kv
+        .range(RangeRequest {
+            key: b"key".to_vec(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
     let current = rev.header.unwrap().revision;
     expect_err(
-        kv.range(RangeRequest { key: b"key".to_vec(), revision: current + 10, ..Default::default() }),
+        kv.range(RangeRequest {
+            key: b"key".to_vec(),
+            revision: current + 10,
+            ..Default::default()
+        }),
         Code::OutOfRange,
         "etcdserver: mvcc: required revision is a future revision",
     )
     .await;
-    kv.compact(CompactionRequest { revision: current - 1, physical: true }).await.unwrap();
+    kv.compact(CompactionRequest {
+        revision: current - 1,
+        physical: true,
+    })
+    .await
+    .unwrap();
     expect_err(
-        kv.range(RangeRequest { key: b"key".to_vec(), revision: current - 2, ..Default::default() }),
+        kv.range(RangeRequest {
+            key: b"key".to_vec(),
+            revision: current - 2,
+            ..Default::default()
+        }),
         Code::OutOfRange,
         "etcdserver: mvcc: required revision has been compacted",
     )
     .await;
     expect_err(
-        kv.compact(CompactionRequest { revision: current - 2, physical: false }),
+        kv.compact(CompactionRequest {
+            revision: current - 2,
+            physical: false,
+        }),
         Code::OutOfRange,
         "etcdserver: mvcc: required revision has been compacted",
     )
@@ -126,8 +185,15 @@ async fn http(addr: std::net::SocketAddr, request: String) -> (u16, String) {
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).await.unwrap();
     let text = String::from_utf8_lossy(&raw).to_string();
-    let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     (status, body)
 }
 
@@ -144,7 +210,14 @@ async fn gateway_errors_and_vanishing_clients() {
     let addr = running.client_addrs[0];
     let mut kv = client(&running).await;
 
-    let (status, body) = http(addr, post("/v3/kv/put", r#"{"key":"bXlrZXk=","value":"dGhpcyBpcyBhd2Vzb21l"}"#)).await;
+    let (status, body) = http(
+        addr,
+        post(
+            "/v3/kv/put",
+            r#"{"key":"bXlrZXk=","value":"dGhpcyBpcyBhd2Vzb21l"}"#,
+        ),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     assert!(body.contains(r#""revision":"2""#), "{body}");
 
@@ -169,7 +242,11 @@ async fn gateway_errors_and_vanishing_clients() {
     drop(stream);
     // A gRPC caller that gives up before the answer.
     let mut impatient = kv.clone();
-    let _ = tokio::time::timeout(Duration::from_micros(1), impatient.put(put(b"gone", b"v".to_vec()))).await;
+    let _ = tokio::time::timeout(
+        Duration::from_micros(1),
+        impatient.put(put(b"gone", b"v".to_vec())),
+    )
+    .await;
     still_serving(&mut kv).await;
     let (status, body) = http(addr, post("/v3/kv/range", r#"{"key":"YWxpdmU="}"#)).await;
     assert_eq!(status, 200);

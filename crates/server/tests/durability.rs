@@ -15,9 +15,15 @@ use api::pb::etcdserverpb::RangeRequest;
 use support::{ServerProcess, put};
 
 /// Every key with its value and mod revision, read from the server.
-async fn read_all(kv: &mut api::pb::etcdserverpb::kv_client::KvClient<tonic::transport::Channel>) -> (i64, BTreeMap<String, (String, i64)>) {
+async fn read_all(
+    kv: &mut api::pb::etcdserverpb::kv_client::KvClient<tonic::transport::Channel>,
+) -> (i64, BTreeMap<String, (String, i64)>) {
     let resp = kv
-        .range(RangeRequest { key: vec![0], range_end: vec![0], ..Default::default() })
+        .range(RangeRequest {
+            key: vec![0],
+            range_end: vec![0],
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner();
@@ -26,7 +32,10 @@ async fn read_all(kv: &mut api::pb::etcdserverpb::kv_client::KvClient<tonic::tra
         .kvs
         .into_iter()
         .map(|kv| {
-            (String::from_utf8(kv.key).unwrap(), (String::from_utf8(kv.value).unwrap(), kv.mod_revision))
+            (
+                String::from_utf8(kv.key).unwrap(),
+                (String::from_utf8(kv.value).unwrap(), kv.mod_revision),
+            )
         })
         .collect();
     (rev, kvs)
@@ -70,20 +79,31 @@ async fn sigkill_during_puts_loses_no_acknowledged_write() {
         let _ = w.await;
     }
     let acked = acked.lock().unwrap().clone();
-    assert!(acked.len() >= 100, "too few writes were acknowledged before the kill: {}", acked.len());
+    assert!(
+        acked.len() >= 100,
+        "too few writes were acknowledged before the kill: {}",
+        acked.len()
+    );
 
     server.restart();
     let mut kv = server.wait_ready().await.unwrap();
     let (rev, stored) = read_all(&mut kv).await;
     for (key, (value, acked_rev)) in &acked {
         let got = stored.get(key);
-        assert_eq!(got, Some(&(value.clone(), *acked_rev)), "acknowledged put of {key} was lost or changed");
+        assert_eq!(
+            got,
+            Some(&(value.clone(), *acked_rev)),
+            "acknowledged put of {key} was lost or changed"
+        );
     }
     // Every put created exactly one revision: 2..=rev, each used once.
     let mut revs: Vec<i64> = stored.values().map(|(_, r)| *r).collect();
     revs.sort_unstable();
     let expected: Vec<i64> = (2..=rev).collect();
-    assert_eq!(revs, expected, "revisions must have no gap and no duplicate");
+    assert_eq!(
+        revs, expected,
+        "revisions must have no gap and no duplicate"
+    );
 }
 
 fn wal_segments(data: &std::path::Path) -> Vec<std::path::PathBuf> {
@@ -117,7 +137,10 @@ async fn torn_last_wal_record_is_recovered() {
     let mut kv = server.wait_ready().await.unwrap();
     let (_, stored) = read_all(&mut kv).await;
     for i in 0..20 {
-        assert!(stored.contains_key(&format!("k{i}")), "k{i} lost after torn-tail recovery");
+        assert!(
+            stored.contains_key(&format!("k{i}")),
+            "k{i} lost after torn-tail recovery"
+        );
     }
 }
 
@@ -128,7 +151,9 @@ async fn corrupted_db_file_refuses_to_start() {
     let mut server = ServerProcess::start(&data);
     let mut kv = server.wait_ready().await.unwrap();
     for i in 0..50 {
-        kv.put(put(&format!("k{i}"), &"x".repeat(1000))).await.unwrap();
+        kv.put(put(&format!("k{i}"), &"x".repeat(1000)))
+            .await
+            .unwrap();
     }
     // Stop cleanly so the store file is complete, then damage it.
     graceful_stop(&mut server);
@@ -144,9 +169,14 @@ async fn corrupted_db_file_refuses_to_start() {
     std::fs::write(&db, bytes).unwrap();
 
     server.restart();
-    let (ok, log) = server.wait_exit(Duration::from_secs(20)).expect("a server with a corrupt store must exit, not serve");
+    let (ok, log) = server
+        .wait_exit(Duration::from_secs(20))
+        .expect("a server with a corrupt store must exit, not serve");
     assert!(!ok, "the server must fail");
-    assert!(log.to_lowercase().contains("store"), "the error must say what is wrong: {log}");
+    assert!(
+        log.to_lowercase().contains("store"),
+        "the error must say what is wrong: {log}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -156,7 +186,9 @@ async fn corrupted_wal_middle_refuses_to_start() {
     let mut server = ServerProcess::start(&data);
     let mut kv = server.wait_ready().await.unwrap();
     for i in 0..200 {
-        kv.put(put(&format!("k{i}"), &"y".repeat(200))).await.unwrap();
+        kv.put(put(&format!("k{i}"), &"y".repeat(200)))
+            .await
+            .unwrap();
     }
     server.kill();
     let first = wal_segments(&data).remove(0);
@@ -168,14 +200,24 @@ async fn corrupted_wal_middle_refuses_to_start() {
     std::fs::write(&first, bytes).unwrap();
 
     server.restart();
-    let (ok, log) = server.wait_exit(Duration::from_secs(20)).expect("a server with a corrupt WAL must exit, not serve");
+    let (ok, log) = server
+        .wait_exit(Duration::from_secs(20))
+        .expect("a server with a corrupt WAL must exit, not serve");
     assert!(!ok);
-    assert!(log.to_lowercase().contains("wal"), "the error must name the WAL: {log}");
+    assert!(
+        log.to_lowercase().contains("wal"),
+        "the error must name the WAL: {log}"
+    );
 }
 
 /// SIGTERM and wait: a graceful stop.
 fn graceful_stop(server: &mut ServerProcess) {
     let pid = server.child.id();
-    let _ = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
-    assert!(server.wait_exit(Duration::from_secs(20)).is_some(), "SIGTERM must stop the server");
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    assert!(
+        server.wait_exit(Duration::from_secs(20)).is_some(),
+        "SIGTERM must stop the server"
+    );
 }

@@ -14,7 +14,11 @@ use api::pb::etcdserverpb::{PutRequest, RangeRequest};
 use tonic::transport::Channel;
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// The flags of a one-member cluster on free ports.
@@ -90,7 +94,11 @@ impl ServerProcess {
                 return Err(format!("server exited with {status}: {}", self.log()));
             }
             if let Ok(mut kv) = KvClient::connect(self.endpoint()).await {
-                let probe = RangeRequest { key: b"ready".to_vec(), serializable: true, ..Default::default() };
+                let probe = RangeRequest {
+                    key: b"ready".to_vec(),
+                    serializable: true,
+                    ..Default::default()
+                };
                 if kv.range(probe).await.is_ok() {
                     return Ok(kv);
                 }
@@ -125,7 +133,11 @@ fn log_path(data_dir: &Path) -> PathBuf {
 }
 
 fn spawn(args: &[String], log: &Path) -> Child {
-    let log = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
     Command::new(env!("CARGO_BIN_EXE_server"))
         .args(args)
         .stdin(Stdio::null())
@@ -136,5 +148,9 @@ fn spawn(args: &[String], log: &Path) -> Child {
 }
 
 pub fn put(key: &str, value: &str) -> PutRequest {
-    PutRequest { key: key.into(), value: value.into(), ..Default::default() }
+    PutRequest {
+        key: key.into(),
+        value: value.into(),
+        ..Default::default()
+    }
 }
