@@ -177,6 +177,9 @@ impl ApplyLoop {
     fn apply_request(&self, batch: &mut mvcc::WriteBatch<'_>, req: InternalRaftRequest) -> Outcome {
         let storage = crate::error::storage_to_api;
         if let Some(r) = req.put {
+            if r.lease != 0 {
+                return Err(api::Error::LeaseNotFound);
+            }
             return batch.put(&r).map(Applied::Put).map_err(storage);
         }
         if let Some(r) = req.delete_range {
@@ -186,6 +189,9 @@ impl ApplyLoop {
                 .map_err(storage);
         }
         if let Some(r) = req.txn {
+            if attaches_lease(&r) {
+                return Err(api::Error::LeaseNotFound);
+            }
             return batch.txn(&r).map(Applied::Txn).map_err(storage);
         }
         if let Some(r) = req.compaction {
@@ -226,6 +232,22 @@ impl ApplyLoop {
             fatal(&format!("cannot make the store durable: {err}"));
         }
     }
+}
+
+/// No lease exists until leases are implemented (issue #4), so a put that
+/// names one must fail as etcd fails it, with "requested lease not found".
+/// etcd checks only the branch a txn takes; refusing any branch is stricter
+/// but never stores a dangling lease id.
+fn attaches_lease(txn: &api::pb::etcdserverpb::TxnRequest) -> bool {
+    use api::pb::etcdserverpb::request_op::Request;
+    txn.success
+        .iter()
+        .chain(&txn.failure)
+        .any(|op| match &op.request {
+            Some(Request::RequestPut(p)) => p.lease != 0,
+            Some(Request::RequestTxn(t)) => attaches_lease(t),
+            _ => false,
+        })
 }
 
 /// The store and the raft log disagree or the disk failed: continuing could

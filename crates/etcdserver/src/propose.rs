@@ -12,12 +12,21 @@ use prost::Message;
 use crate::apply::Applied;
 use crate::server::EtcdServer;
 
+/// etcd's limit on committed-but-unapplied entries before it pushes back.
+const MAX_APPLY_GAP: u64 = 5000;
+
 impl EtcdServer {
     pub(crate) async fn raft_request(
         &self,
         mut req: InternalRaftRequest,
     ) -> Result<Applied, Error> {
         let inner = &self.inner;
+        // Like etcd, refuse new work while the apply loop lags far behind
+        // what raft has committed, instead of queueing without bound.
+        let applied = *inner.applied.borrow();
+        if inner.raft.status().commit_index.saturating_sub(applied) > MAX_APPLY_GAP {
+            return Err(Error::TooManyRequests);
+        }
         let id = inner.ids.next();
         req.header = Some(RequestHeader {
             id,

@@ -226,6 +226,7 @@ impl EtcdServer {
                         tracing::warn!(
                             "failed to publish local member to cluster through raft: {err}"
                         );
+                        tokio::time::sleep(cfg.heartbeat_interval).await;
                     }
                 }
             }
@@ -250,6 +251,7 @@ impl EtcdServer {
                     };
                     if let Err(err) = server.raft_request(req).await {
                         tracing::warn!("failed to set the cluster version: {err}");
+                        tokio::time::sleep(server.inner.cfg.heartbeat_interval).await;
                         continue;
                     }
                 }

@@ -110,11 +110,12 @@ impl Collector for ServerCollector {
             "The total number of failed proposals seen.",
             c.proposals_failed.load(Ordering::Relaxed),
         )?;
-        gauge(
+        let id = format!("{:x}", s.member_id());
+        labelled_gauge(
             e,
             "etcd_server_id",
             "Server or member ID in hexadecimal format. 1 for 'server_id' label with current ID.",
-            1,
+            ("server_id", &id),
         )?;
         counter(
             e,

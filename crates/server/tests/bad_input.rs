@@ -103,6 +103,18 @@ async fn grpc_errors_are_etcds() {
     assert_ne!(status.code(), Code::Ok);
     still_serving(&mut kv).await;
 
+    let leased = PutRequest {
+        lease: 42,
+        ..put(b"k", b"v".to_vec())
+    };
+    expect_err(
+        kv.put(leased),
+        Code::NotFound,
+        "etcdserver: requested lease not found",
+    )
+    .await;
+    still_serving(&mut kv).await;
+
     let too_many = TxnRequest {
         success: (0..5).map(|i| put_op(&format!("k{i}"))).collect(),
         ..Default::default()
