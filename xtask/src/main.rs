@@ -126,7 +126,7 @@ fn test() -> Result<(), String> {
     ensure_packages()?;
     run(
         "cargo test --workspace",
-        cargo().args(["test", "--workspace"]),
+        cargo().args(["test", "--workspace", "--no-fail-fast"]),
     )
 }
 

@@ -143,13 +143,14 @@ async fn restart_replays_the_log_and_keeps_the_hard_state() {
     assert_eq!(replayed.violations(), Vec::<String>::new());
     let again = replayed.entries();
     assert_eq!(&again[..first_run.len()], &first_run[..], "replay differs");
-    let after = node.status();
+    // The status is published by the ready loop; give it a moment.
     assert!(
-        after.term > before.term,
+        wait_until(WAIT, || node.status().term > before.term).await,
         "term went from {} to {}",
         before.term,
-        after.term
+        node.status().term
     );
+    let after = node.status();
     assert!(after.commit_index >= before.commit_index);
 
     node.propose(b"after restart".to_vec()).await.unwrap();
