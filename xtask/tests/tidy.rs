@@ -18,7 +18,8 @@ fn root() -> PathBuf {
 /// Which workspace crates each crate may depend on (normal and build
 /// dependencies; tests may use more). The request path runs
 /// gateway → rpc → etcdserver → raftnode / wait / mvcc; `api` is the shared
-/// contract; `server` wires everything; `ctl` is a client.
+/// contract; `server` wires everything; `ctl` is a client; `testkit` is
+/// test support that knows the others only as binaries.
 fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
     let rules: &[(&str, &[&str])] = &[
         ("api", &[]),
@@ -29,6 +30,7 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
         ("rpc", &["api"]),
         ("gateway", &["api", "rpc"]),
         ("ctl", &["api"]),
+        ("testkit", &["api"]),
         (
             "server",
             &["api", "etcdserver", "gateway", "raftnode", "rpc"],

@@ -6,7 +6,8 @@
 
 mod support;
 
-use support::{Etcd, Step, assert_all_same, compare_each, ctl_binary, etcdctl_binary, record, run};
+use support::{compare_each, ctl_binary, etcd, etcd_tls};
+use testkit::{Pki, Step, assert_all_same, etcdctl_binary, free_port, record, run};
 
 const FORMATS: [&str; 5] = ["simple", "json", "fields", "table", "protobuf"];
 
@@ -46,7 +47,7 @@ fn seed(endpoint: &str) {
 
 #[test]
 fn reads_match_etcdctl() {
-    let etcd = Etcd::start();
+    let etcd = etcd();
     let ep = etcd.endpoint();
     seed(&ep);
     let mut steps = Vec::new();
@@ -162,12 +163,12 @@ fn reads_match_etcdctl() {
             .timed(),
     );
     steps.push(Step::words("version").env("ETCDCTL_FOO", "1"));
-    compare_each(&etcdctl_binary(), &ep, &steps);
+    compare_each(&ep, &steps);
 }
 
 #[test]
 fn read_only_txns_match_etcdctl() {
-    let etcd = Etcd::start();
+    let etcd = etcd();
     let ep = etcd.endpoint();
     seed(&ep);
     let mut steps = Vec::new();
@@ -199,7 +200,7 @@ fn read_only_txns_match_etcdctl() {
         steps.push(Step::words("txn").stdin(input.as_bytes()));
     }
     steps.push(Step::words("txn -i").stdin(b"\n\nget foo\n\n"));
-    compare_each(&etcdctl_binary(), &ep, &steps);
+    compare_each(&ep, &steps);
     // etcdctl panics on these; the goroutine dump is not mimicked.
     for input in [
         "value(\"foo\") == \"baz\"\n\n\n\n",
@@ -222,7 +223,7 @@ fn read_only_txns_match_etcdctl() {
 
 #[test]
 fn writes_match_etcdctl() {
-    let etcd = Etcd::start();
+    let etcd = etcd();
     let ep = etcd.endpoint();
     let mut steps: Vec<Step> = [
         "put k1 v1",
@@ -288,7 +289,7 @@ fn writes_match_etcdctl() {
 /// Steps against an endpoint nothing listens on: each waits out its
 /// one-second deadline.
 fn unreachable_steps(lines: &[&str]) {
-    let dead = format!("127.0.0.1:{}", support::free_port());
+    let dead = format!("127.0.0.1:{}", free_port());
     let steps: Vec<Step> = lines
         .iter()
         .map(|l| {
@@ -300,7 +301,7 @@ fn unreachable_steps(lines: &[&str]) {
             }
         })
         .collect();
-    compare_each(&etcdctl_binary(), &dead, &steps);
+    compare_each(&dead, &steps);
 }
 
 #[test]
@@ -327,7 +328,7 @@ fn unreachable_writes_match_etcdctl() {
 
 #[test]
 fn auth_matches_etcdctl() {
-    let etcd = Etcd::start();
+    let etcd = etcd();
     let ep = etcd.endpoint();
     seed(&ep);
     for setup in ["user add root:pw", "user add reader:rpw", "auth enable"] {
@@ -364,13 +365,13 @@ fn auth_matches_etcdctl() {
     steps.push(Step::words("--user=root get foo").stdin(b"pw\n"));
     steps.push(Step::words("--user=root get foo").stdin(b""));
     steps.push(Step::words("--user=root:pw txn").stdin(b"\n\nget foo\n\n"));
-    compare_each(&etcdctl_binary(), &ep, &steps);
+    compare_each(&ep, &steps);
 }
 
 #[test]
 fn tls_matches_etcdctl() {
-    let pki = support::Pki::generate();
-    let etcd = Etcd::start_tls(&pki);
+    let pki = Pki::generate();
+    let etcd = etcd_tls(&pki);
     let ep = etcd.endpoint();
     let https = format!("https://{ep}");
     let trusted = pki.client_flags();

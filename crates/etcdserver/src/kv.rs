@@ -5,7 +5,7 @@ use api::Error;
 use api::pb::etcdserverpb::{
     CompactionRequest, CompactionResponse, DeleteRangeRequest, DeleteRangeResponse,
     InternalRaftRequest, PutRequest, PutResponse, RangeRequest, RangeResponse, TxnRequest,
-    TxnResponse,
+    TxnResponse, request_op::Request,
 };
 
 use crate::apply::Applied;
@@ -14,6 +14,26 @@ use crate::server::EtcdServer;
 
 fn unexpected(what: &Applied) -> Error {
     Error::Internal(format!("unexpected apply result {what:?}"))
+}
+
+/// etcd's isTxnReadonly: only ranges in both branches. Such a txn is
+/// answered like a range, without a raft entry.
+fn is_read_only(txn: &TxnRequest) -> bool {
+    txn.success
+        .iter()
+        .chain(&txn.failure)
+        .all(|op| matches!(op.request, Some(Request::RequestRange(_))))
+}
+
+/// A read-only txn whose every range asked for a serializable read.
+fn is_serializable(txn: &TxnRequest) -> bool {
+    txn.success
+        .iter()
+        .chain(&txn.failure)
+        .all(|op| match &op.request {
+            Some(Request::RequestRange(r)) => r.serializable,
+            _ => false,
+        })
 }
 
 #[async_trait::async_trait]
@@ -52,6 +72,12 @@ impl api::Kv for EtcdServer {
     }
 
     async fn txn(&self, req: TxnRequest) -> Result<TxnResponse, Error> {
+        if is_read_only(&req) {
+            if !is_serializable(&req) {
+                self.wait_linearizable().await?;
+            }
+            return self.inner.store.read_txn(&req).map_err(storage_to_api);
+        }
         let applied = self
             .raft_request(InternalRaftRequest {
                 txn: Some(req),

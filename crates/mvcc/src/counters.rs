@@ -97,6 +97,15 @@ impl CounterCells {
         self.range_total.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// A read-only unit of `ranges` reads (a txn that only reads): a txn
+    /// if it read more than once, as etcd meters it.
+    pub fn count_reads(&self, ranges: u64) {
+        self.range_total.fetch_add(ranges, Ordering::Relaxed);
+        if ranges > 1 {
+            self.txn_total.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     pub fn publish(&self, tally: &Tally, live_delta: i64, compacted: u64) {
         self.put_total.fetch_add(tally.puts, Ordering::Relaxed);
         self.delete_total

@@ -20,6 +20,7 @@ mod hash;
 mod index;
 mod key_index;
 mod range;
+mod read_txn;
 mod restore;
 pub mod revision;
 mod store;

@@ -56,6 +56,31 @@ pub(crate) fn open_database(path: &Path, cache_bytes: usize) -> Result<Database,
     }
 }
 
+/// Revisions and versions at or past this are damage: each write takes a
+/// revision or raises a version by one, and no store makes 2^62 writes.
+/// Refusing them leaves the arithmetic on revisions and versions after a
+/// restore room never to overflow.
+const PLAUSIBLE_LIMIT: i64 = 1 << 62;
+
+/// Refuses a `key`-table row that no write makes: a revision outside what
+/// a store reaches, or a live value not created between revision 1 and its
+/// own revision, or whose version is not positive.
+fn check_row(rev: Revision, tombstone: bool, value: &KeyValue) -> Result<(), String> {
+    if !(1..PLAUSIBLE_LIMIT).contains(&rev.main) || !(0..PLAUSIBLE_LIMIT).contains(&rev.sub) {
+        return Err("revision out of range".into());
+    }
+    if tombstone {
+        return Ok(());
+    }
+    if !(1..=rev.main).contains(&value.create_revision) {
+        return Err(format!("creation revision {}", value.create_revision));
+    }
+    if !(1..PLAUSIBLE_LIMIT).contains(&value.version) {
+        return Err(format!("version {}", value.version));
+    }
+    Ok(())
+}
+
 /// Rebuilds the index and revisions from the database.
 pub(crate) fn load(db: &Database) -> Result<Restored, Error> {
     let txn = db.begin_read().map_err(Error::storage)?;
@@ -65,7 +90,15 @@ pub(crate) fn load(db: &Database) -> Result<Restored, Error> {
         None => 0,
     };
     let compact_rev = match meta.get(FINISHED_COMPACT).map_err(Error::storage)? {
-        Some(v) => decode_compact_rev(v.value())?,
+        Some(v) => {
+            let rev = decode_compact_rev(v.value())?;
+            if !(0..PLAUSIBLE_LIMIT).contains(&rev) {
+                return Err(Error::Corrupt(format!(
+                    "compaction revision {rev} is out of range"
+                )));
+            }
+            rev
+        }
         None => -1,
     };
 
@@ -77,6 +110,8 @@ pub(crate) fn load(db: &Database) -> Result<Restored, Error> {
         let (rev, tombstone) = Revision::from_key(k.value())?;
         let value = KeyValue::decode(v.value())
             .map_err(|e| Error::Corrupt(format!("undecodable key-value at revision {rev}: {e}")))?;
+        check_row(rev, tombstone, &value)
+            .map_err(|why| Error::Corrupt(format!("key-value at revision {rev}: {why}")))?;
         index
             .restore(
                 &value.key,
@@ -105,4 +140,100 @@ pub(crate) fn load(db: &Database) -> Result<Restored, Error> {
         },
         consistent_index,
     })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn live(key: &[u8], create_revision: i64, version: i64) -> KeyValue {
+        KeyValue {
+            key: key.to_vec(),
+            create_revision,
+            mod_revision: create_revision,
+            version,
+            ..KeyValue::default()
+        }
+    }
+
+    /// Loads a database holding `rows` and, if given, a finished
+    /// compaction revision.
+    fn load_rows(
+        rows: &[(Revision, bool, KeyValue)],
+        compact: Option<i64>,
+    ) -> Result<Restored, Error> {
+        let dir = tempfile::tempdir().unwrap();
+        let db = open_database(&dir.path().join("db"), 1 << 20).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let mut kv = txn.open_table(KV).unwrap();
+            for (rev, tombstone, value) in rows {
+                kv.insert(
+                    rev.to_key(*tombstone).as_slice(),
+                    value.encode_to_vec().as_slice(),
+                )
+                .unwrap();
+            }
+            let mut meta = txn.open_table(META).unwrap();
+            if let Some(rev) = compact {
+                let marker = Revision::new(rev, 0).to_bytes();
+                meta.insert(FINISHED_COMPACT, marker.as_slice()).unwrap();
+            }
+        }
+        txn.commit().unwrap();
+        load(&db)
+    }
+
+    fn corrupt(result: Result<Restored, Error>) -> String {
+        match result {
+            Err(Error::Corrupt(reason)) => reason,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn rows_as_writes_make_them_load() {
+        let restored = load_rows(
+            &[
+                (Revision::new(2, 0), false, live(b"a", 2, 1)),
+                (Revision::new(3, 0), false, live(b"a", 2, 2)),
+                (Revision::new(3, 1), true, KeyValue::default()),
+            ],
+            Some(2),
+        )
+        .unwrap();
+        assert_eq!(restored.shared.current_rev, 3);
+        assert_eq!(restored.shared.compact_rev, 2);
+    }
+
+    /// Found by the `mvcc_store` fuzz target: a revision at the top of the
+    /// range made the next write's revision overflow.
+    #[test]
+    fn revisions_no_store_reaches_are_corrupt() {
+        let top = Revision::new(i64::MAX, 0);
+        let reason = corrupt(load_rows(&[(top, false, live(b"a", 1, 1))], None));
+        assert!(reason.contains("revision out of range"), "{reason}");
+        let negative = Revision::new(-5, 0);
+        assert!(
+            corrupt(load_rows(&[(negative, true, KeyValue::default())], None))
+                .contains("out of range")
+        );
+        let reason = corrupt(load_rows(&[], Some(i64::MAX)));
+        assert!(reason.contains("compaction revision"), "{reason}");
+        assert!(corrupt(load_rows(&[], Some(-3))).contains("compaction revision"));
+    }
+
+    #[test]
+    fn live_values_need_a_creation_and_a_version() {
+        let at = Revision::new(4, 0);
+        let reason = corrupt(load_rows(&[(at, false, live(b"a", 5, 1))], None));
+        assert!(reason.contains("creation revision 5"), "{reason}");
+        let reason = corrupt(load_rows(&[(at, false, live(b"a", 0, 1))], None));
+        assert!(reason.contains("creation revision 0"), "{reason}");
+        let reason = corrupt(load_rows(&[(at, false, live(b"a", 2, i64::MAX))], None));
+        assert!(reason.contains("version"), "{reason}");
+        let reason = corrupt(load_rows(&[(at, false, live(b"a", 2, 0))], None));
+        assert!(reason.contains("version 0"), "{reason}");
+    }
 }

@@ -59,7 +59,7 @@ impl Default for StoreOptions {
 /// Callers share it in an `Arc`.
 #[derive(Debug)]
 pub struct Store {
-    core: Arc<Core>,
+    pub(crate) core: Arc<Core>,
     hub: Arc<WatchHub>,
     syncer: Mutex<Option<JoinHandle<()>>>,
 }

@@ -14,7 +14,8 @@ use api::pb::etcdserverpb::compare::{CompareResult, CompareTarget, TargetUnion};
 use api::pb::etcdserverpb::request_op::Request;
 use api::pb::etcdserverpb::response_op::Response;
 use api::pb::etcdserverpb::{
-    Compare, RangeRequest, RequestOp, ResponseHeader, ResponseOp, TxnRequest, TxnResponse,
+    Compare, RangeRequest, RangeResponse, RequestOp, ResponseHeader, ResponseOp, TxnRequest,
+    TxnResponse,
 };
 use api::pb::mvccpb::KeyValue;
 
@@ -117,23 +118,7 @@ impl Apply<'_, '_> {
     /// value compare on nothing always fails.
     fn compare(&self, op: &Op, cmp: &Compare, unit: &mut Unit) -> Result<bool, Error> {
         unit.ranges += 1;
-        let req = RangeRequest {
-            key: cmp.key.clone(),
-            range_end: cmp.range_end.clone(),
-            ..RangeRequest::default()
-        };
-        let kvs = match self.range(op, &req) {
-            Ok(resp) => resp.kvs,
-            Err(err) if err.is_request_error() => return Ok(false),
-            Err(err) => return Err(err),
-        };
-        if kvs.is_empty() {
-            if cmp.target == CompareTarget::Value as i32 {
-                return Ok(false);
-            }
-            return Ok(compare_kv(cmp, &KeyValue::default()));
-        }
-        Ok(kvs.iter().all(|kv| compare_kv(cmp, kv)))
+        compare_with(cmp, self.range(op, &compare_range(cmp)))
     }
 
     fn apply_txn(
@@ -175,7 +160,37 @@ impl Apply<'_, '_> {
     }
 }
 
-fn chosen(req: &TxnRequest, succeeded: bool) -> &[RequestOp] {
+/// The read a compare makes: every key in its range, at the txn's revision.
+pub(crate) fn compare_range(cmp: &Compare) -> RangeRequest {
+    RangeRequest {
+        key: cmp.key.clone(),
+        range_end: cmp.range_end.clone(),
+        ..RangeRequest::default()
+    }
+}
+
+/// etcd's applyCompare on what [`compare_range`] read: every key in the
+/// compare's range must satisfy it; a missing key compares as an empty
+/// key-value, except that a value compare on nothing always fails.
+pub(crate) fn compare_with(
+    cmp: &Compare,
+    read: Result<RangeResponse, Error>,
+) -> Result<bool, Error> {
+    let kvs = match read {
+        Ok(resp) => resp.kvs,
+        Err(err) if err.is_request_error() => return Ok(false),
+        Err(err) => return Err(err),
+    };
+    if kvs.is_empty() {
+        if cmp.target == CompareTarget::Value as i32 {
+            return Ok(false);
+        }
+        return Ok(compare_kv(cmp, &KeyValue::default()));
+    }
+    Ok(kvs.iter().all(|kv| compare_kv(cmp, kv)))
+}
+
+pub(crate) fn chosen(req: &TxnRequest, succeeded: bool) -> &[RequestOp] {
     if succeeded {
         &req.success
     } else {
@@ -184,7 +199,7 @@ fn chosen(req: &TxnRequest, succeeded: bool) -> &[RequestOp] {
 }
 
 /// etcd's isTxnReadonly: only ranges at the top level.
-fn is_read_only(req: &TxnRequest) -> bool {
+pub(crate) fn is_read_only(req: &TxnRequest) -> bool {
     req.success
         .iter()
         .chain(&req.failure)

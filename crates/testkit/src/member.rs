@@ -1,0 +1,247 @@
+//! One server process on loopback ports: how to start it ([`Spec`]) and
+//! the running process ([`Member`]).
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::pki::Pki;
+use crate::step::{Step, run};
+
+/// How long a server may take to serve a linearizable read.
+const READY_LIMIT: Duration = Duration::from_secs(20);
+
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("finding a free port: {e}"))
+}
+
+/// The flags of a one-member cluster. The member and cluster ids follow
+/// from the peer URL and the token, so two servers started from equal
+/// specs have equal ids.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    pub name: String,
+    pub client_port: u16,
+    pub peer_port: u16,
+    /// `--initial-cluster-token`; etcd's default when `None`.
+    pub token: Option<String>,
+    /// Serve clients over TLS, requiring client certificates.
+    pub tls: Option<Pki>,
+    /// Further server flags, after the ones above.
+    pub flags: Vec<String>,
+}
+
+impl Spec {
+    /// A member named `default` (etcd's default name) on two free ports.
+    pub fn on_free_ports() -> Spec {
+        Spec {
+            name: "default".to_string(),
+            client_port: free_port(),
+            peer_port: free_port(),
+            token: None,
+            tls: None,
+            flags: Vec::new(),
+        }
+    }
+
+    pub fn name(mut self, name: &str) -> Spec {
+        self.name = name.to_string();
+        self
+    }
+
+    pub fn token(mut self, token: &str) -> Spec {
+        self.token = Some(token.to_string());
+        self
+    }
+
+    pub fn tls(mut self, pki: &Pki) -> Spec {
+        self.tls = Some(pki.clone());
+        self
+    }
+
+    pub fn flag(mut self, flag: &str) -> Spec {
+        self.flags.push(flag.to_string());
+        self
+    }
+
+    /// `host:port` of the client listener.
+    pub fn endpoint(&self) -> String {
+        format!("127.0.0.1:{}", self.client_port)
+    }
+
+    /// What a CLI needs besides the endpoint to be served (TLS files).
+    pub fn client_flags(&self) -> Vec<String> {
+        self.tls.as_ref().map(Pki::client_flags).unwrap_or_default()
+    }
+
+    /// The server's command line with its data in `data_dir`.
+    pub fn args(&self, data_dir: &Path) -> Vec<String> {
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        let client = format!("{scheme}://127.0.0.1:{}", self.client_port);
+        let peer = format!("http://127.0.0.1:{}", self.peer_port);
+        let mut args = vec![
+            format!("--name={}", self.name),
+            format!("--data-dir={}", data_dir.display()),
+            format!("--listen-client-urls={client}"),
+            format!("--advertise-client-urls={client}"),
+            format!("--listen-peer-urls={peer}"),
+            format!("--initial-advertise-peer-urls={peer}"),
+            format!("--initial-cluster={}={peer}", self.name),
+        ];
+        if let Some(token) = &self.token {
+            args.push(format!("--initial-cluster-token={token}"));
+        }
+        if let Some(pki) = &self.tls {
+            args.extend(pki.server_flags());
+        }
+        args.extend(self.flags.iter().cloned());
+        args
+    }
+}
+
+/// A running server in its own temporary directory, killed when dropped.
+pub struct Member {
+    child: Child,
+    dir: tempfile::TempDir,
+    server: PathBuf,
+    cli: PathBuf,
+    spec: Spec,
+}
+
+impl Member {
+    /// Starts the server binary `server` as `spec` says, on an empty data
+    /// dir, and returns once the CLI binary `cli` can make a linearizable
+    /// read through it.
+    pub fn start(server: &Path, spec: &Spec, cli: &Path) -> Member {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temporary directory: {e}"));
+        let log_path = dir.path().join("server.log");
+        let log = std::fs::File::create(&log_path)
+            .and_then(|f| Ok((f.try_clone()?, f)))
+            .unwrap_or_else(|e| panic!("creating {}: {e}", log_path.display()));
+        let child = Command::new(server)
+            .args(spec.args(&dir.path().join("data")))
+            .stdin(Stdio::null())
+            .stdout(log.0)
+            .stderr(log.1)
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", server.display()));
+        let mut member = Member {
+            child,
+            dir,
+            server: server.to_path_buf(),
+            cli: cli.to_path_buf(),
+            spec: spec.clone(),
+        };
+        member.wait_ready();
+        member
+    }
+
+    /// Stops this member and starts the same server, empty, on the same
+    /// ports: the new member has the same member and cluster ids.
+    pub fn fresh(self) -> Member {
+        let server = self.server.clone();
+        self.fresh_as(&server)
+    }
+
+    /// Stops this member and starts `server` in its place, empty, with the
+    /// same spec: the same ports, member and cluster ids.
+    pub fn fresh_as(self, server: &Path) -> Member {
+        let (spec, cli) = (self.spec.clone(), self.cli.clone());
+        drop(self);
+        Member::start(server, &spec, &cli)
+    }
+
+    /// `host:port` of the client listener.
+    pub fn endpoint(&self) -> String {
+        self.spec.endpoint()
+    }
+
+    pub fn spec(&self) -> &Spec {
+        &self.spec
+    }
+
+    /// Everything the server printed so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    fn wait_ready(&mut self) {
+        let started = Instant::now();
+        let probe = Step::words("--command-timeout=300ms get readiness-probe")
+            .with_flags(&self.spec.client_flags());
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "{} {:?} exited ({status}) before serving:\n{}",
+                    self.server.display(),
+                    self.spec.args(&self.dir.path().join("data")),
+                    self.log()
+                );
+            }
+            let out = run(&self.cli, &self.endpoint(), &probe);
+            if out.code == Some(0) {
+                return;
+            }
+            assert!(
+                started.elapsed() < READY_LIMIT,
+                "{} at {} never became ready: {}\nserver log:\n{}",
+                self.server.display(),
+                self.endpoint(),
+                String::from_utf8_lossy(&out.stderr),
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Member {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equal_specs_give_equal_command_lines_but_for_the_data_dir() {
+        let spec = Spec::on_free_ports().name("m0").token("t").flag("--x=1");
+        assert_ne!(spec.client_port, spec.peer_port);
+        let a = spec.clone().args(Path::new("/a"));
+        assert_eq!(a, spec.args(Path::new("/a")));
+        let peer = format!("http://127.0.0.1:{}", spec.peer_port);
+        assert!(a.contains(&format!("--initial-cluster=m0={peer}")));
+        assert!(a.contains(&"--initial-cluster-token=t".to_string()));
+        assert_eq!(a.last().unwrap(), "--x=1");
+        assert!(spec.client_flags().is_empty());
+    }
+
+    #[test]
+    fn tls_specs_serve_https_and_give_clients_their_files() {
+        let pki = Pki::generate();
+        let spec = Spec::on_free_ports().tls(&pki);
+        let args = spec.args(Path::new("/d")).join(" ");
+        assert!(args.contains(&format!("--listen-client-urls=https://{}", spec.endpoint())));
+        assert!(args.contains("--client-cert-auth"));
+        assert_eq!(spec.client_flags(), pki.client_flags());
+    }
+
+    #[test]
+    fn a_server_that_exits_fails_the_start_with_its_output() {
+        let spec = Spec::on_free_ports();
+        let start = std::panic::catch_unwind(|| {
+            Member::start(Path::new("/bin/echo"), &spec, Path::new("/bin/false"))
+        });
+        let message = *start.err().unwrap().downcast::<String>().unwrap();
+        assert!(message.contains("exited"), "{message}");
+        assert!(message.contains("--name=default"), "{message}");
+    }
+}
