@@ -106,6 +106,42 @@ async fn sigkill_during_puts_loses_no_acknowledged_write() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_after_raft_snapshots_keeps_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut server = ServerProcess::start_with(&data, &["--snapshot-count", "50"]);
+    let mut kv = server.wait_ready().await.unwrap();
+    for i in 0..300 {
+        kv.put(put(&format!("k{i:03}"), &format!("v{i}")))
+            .await
+            .unwrap();
+    }
+    let snaps = std::fs::read_dir(data.join("member/snap"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "snap")
+        })
+        .count();
+    assert!(
+        snaps > 0,
+        "300 writes with --snapshot-count 50 must have taken a raft snapshot"
+    );
+    server.kill();
+
+    server.restart();
+    let mut kv = server.wait_ready().await.unwrap();
+    let (rev, stored) = read_all(&mut kv).await;
+    assert_eq!(stored.len(), 300);
+    assert_eq!(rev, 301);
+    assert_eq!(stored.get("k299"), Some(&("v299".to_string(), 301)));
+    kv.put(put("after", "restart")).await.unwrap();
+}
+
 fn wal_segments(data: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut files: Vec<_> = std::fs::read_dir(data.join("member/wal"))
         .unwrap()

@@ -53,9 +53,15 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     pub fn start(data_dir: &Path) -> ServerProcess {
+        Self::start_with(data_dir, &[])
+    }
+
+    /// Starts a member with `extra` flags after the usual ones.
+    pub fn start_with(data_dir: &Path, extra: &[&str]) -> ServerProcess {
         let client = free_port();
         let peer = free_port();
-        let args = member_args(data_dir, client, peer);
+        let mut args = member_args(data_dir, client, peer);
+        args.extend(extra.iter().map(|s| s.to_string()));
         let child = spawn(&args, &log_path(data_dir));
         ServerProcess {
             child,
