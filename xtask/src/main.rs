@@ -5,7 +5,8 @@
 //!   integration tests compare against (etcd 3.4 and etcdctl, Debian
 //!   packages) when missing, then runs `cargo test --workspace`.
 //! - `cargo xtask ci`: everything `.ci/run` checks, in the same order —
-//!   formatting, clippy, the test suite, cargo-deny, and the e2e pass list.
+//!   formatting, clippy (also over the fuzz targets, so they keep
+//!   building), the test suite, cargo-deny, and the e2e pass list.
 //! - `cargo xtask conformance`: builds the release server and runs etcd's e2e
 //!   tests listed in `conformance/passing.txt` (all must pass).
 
@@ -140,6 +141,18 @@ fn ci() -> Result<(), String> {
         cargo().args([
             "clippy",
             "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+    run(
+        "cargo clippy on the fuzz targets (they only run under cargo-fuzz)",
+        cargo().args([
+            "clippy",
+            "--manifest-path",
+            "fuzz/Cargo.toml",
             "--all-targets",
             "--",
             "-D",

@@ -92,7 +92,9 @@ impl Replay {
             return Ok(());
         }
         let last = self.last_index();
-        if entry.index > last + 1 {
+        // entry.index > base >= 0, so this cannot wrap, unlike `last + 1`
+        // at the top of the index range.
+        if entry.index - 1 > last {
             return Err(format!(
                 "gap in log: entry {} follows entry {last}",
                 entry.index
@@ -199,6 +201,23 @@ mod tests {
             r.entries.iter().map(|e| e.index).collect::<Vec<_>>(),
             vec![3]
         );
+    }
+
+    #[test]
+    fn entries_at_the_top_of_the_index_range_do_not_overflow() {
+        let r = replay(
+            0,
+            &[
+                meta(),
+                mark(u64::MAX - 1, 1),
+                ent(u64::MAX, 1),
+                ent(u64::MAX, 2),
+            ],
+        )
+        .unwrap();
+        assert_eq!(r.last_index(), u64::MAX);
+        assert_eq!(r.entries.len(), 1);
+        assert_eq!(r.entries[0].term, 2);
     }
 
     #[test]

@@ -52,7 +52,7 @@ pub(crate) fn list(dir: &Path) -> Result<Vec<Segment>, Error> {
     }
     segments.sort_by_key(|s| s.seq);
     for pair in segments.windows(2) {
-        if pair[1].seq != pair[0].seq + 1 || pair[1].index < pair[0].index {
+        if pair[0].seq.checked_add(1) != Some(pair[1].seq) || pair[1].index < pair[0].index {
             return Err(Error::CorruptWal {
                 path: pair[1].path.clone(),
                 offset: 0,
@@ -87,6 +87,16 @@ mod tests {
             ))
             .is_none()
         );
+    }
+
+    #[test]
+    fn two_segments_at_the_last_sequence_number_are_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        for index in [0, 1] {
+            fs::write(Segment::new(dir.path(), u64::MAX, index).path, b"").unwrap();
+        }
+        let err = list(dir.path()).unwrap_err();
+        assert!(err.to_string().contains("does not follow"), "{err}");
     }
 
     #[test]

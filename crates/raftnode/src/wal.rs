@@ -167,42 +167,17 @@ impl Wal {
         for segment in &segments {
             let is_last = segment.seq == last.seq;
             let bytes = fs::read(&segment.path).map_err(Error::io(&segment.path))?;
-            let (records, end) = record::scan(&bytes, is_last);
-            for (i, rec) in records.iter().enumerate() {
-                replay.record(rec, i == 0, &segment.path)?;
-            }
             last_len = bytes.len() as u64;
-            match end {
-                ScanEnd::Clean => {}
-                ScanEnd::Torn { offset } => {
-                    truncate(&segment.path, offset)?;
-                    tracing::warn!(
-                        path = %segment.path.display(),
-                        offset,
-                        dropped_bytes = last_len - offset,
-                        "WAL ends in a torn write; cut it off"
-                    );
-                    torn_tail = Some(TornTail {
-                        path: segment.path.clone(),
-                        offset,
-                        dropped_bytes: last_len - offset,
-                    });
-                    last_len = offset;
-                }
-                ScanEnd::Corrupt { offset, reason } => {
-                    return Err(Error::CorruptWal {
-                        path: segment.path.clone(),
-                        offset,
-                        reason,
-                    });
-                }
-            }
-            if records.is_empty() {
-                return Err(Error::CorruptWal {
-                    path: segment.path.clone(),
-                    offset: 0,
-                    reason: "segment holds no complete record".into(),
-                });
+            if let Some(torn) = replay_segment(&mut replay, &bytes, is_last, &segment.path)? {
+                truncate(&torn.path, torn.offset)?;
+                tracing::warn!(
+                    path = %torn.path.display(),
+                    offset = torn.offset,
+                    dropped_bytes = torn.dropped_bytes,
+                    "WAL ends in a torn write; cut it off"
+                );
+                last_len = torn.offset;
+                torn_tail = Some(torn);
             }
         }
         let last_index = replay.last_index();
@@ -356,6 +331,59 @@ impl Wal {
     }
 }
 
+/// Exists for fuzzing: [`Wal::open`]'s recovery over in-memory segments (oldest first), touching no file.
+#[doc(hidden)]
+pub fn decode_segments(first_index: u64, segments: &[&[u8]]) -> Result<WalContents, Error> {
+    let mut replay = Replay::new(first_index);
+    let mut torn_tail = None;
+    let first = Path::new("segment-0");
+    for (seq, bytes) in segments.iter().enumerate() {
+        let path = PathBuf::from(format!("segment-{seq}"));
+        let is_last = seq + 1 == segments.len();
+        torn_tail = replay_segment(&mut replay, bytes, is_last, &path)?;
+    }
+    let mut contents = replay.finish(first)?;
+    contents.torn_tail = torn_tail;
+    Ok(contents)
+}
+
+/// Feeds one segment's records to `replay`. Returns the torn tail to cut
+/// off, which only the newest segment (`is_last`) may have.
+fn replay_segment(
+    replay: &mut Replay,
+    bytes: &[u8],
+    is_last: bool,
+    path: &Path,
+) -> Result<Option<TornTail>, Error> {
+    let (records, end) = record::scan(bytes, is_last);
+    for (i, rec) in records.iter().enumerate() {
+        replay.record(rec, i == 0, path)?;
+    }
+    let torn = match end {
+        ScanEnd::Clean => None,
+        ScanEnd::Torn { offset } => Some(TornTail {
+            path: path.to_path_buf(),
+            offset,
+            dropped_bytes: bytes.len() as u64 - offset,
+        }),
+        ScanEnd::Corrupt { offset, reason } => {
+            return Err(Error::CorruptWal {
+                path: path.to_path_buf(),
+                offset,
+                reason,
+            });
+        }
+    };
+    if records.is_empty() {
+        return Err(Error::CorruptWal {
+            path: path.to_path_buf(),
+            offset: 0,
+            reason: "segment holds no complete record".into(),
+        });
+    }
+    Ok(torn)
+}
+
 fn open_append(path: &Path) -> Result<File, Error> {
     OpenOptions::new()
         .append(true)
@@ -370,4 +398,73 @@ fn truncate(path: &Path, len: u64) -> Result<(), Error> {
         .map_err(Error::io(path))?;
     file.set_len(len).map_err(Error::io(path))?;
     file.sync_all().map_err(Error::io(path))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn segment(first_entry: u64, last_entry: u64) -> Vec<u8> {
+        let mut buf = Vec::new();
+        record::append(&mut buf, RecordType::Metadata, |b| {
+            payload::put_metadata(b, &WalMetadata::default())
+        })
+        .unwrap();
+        for index in first_entry..=last_entry {
+            let entry = Entry {
+                index,
+                term: 1,
+                ..Entry::default()
+            };
+            record::append(&mut buf, RecordType::Entry, |b| {
+                payload::put_message(b, &entry, "entry")
+            })
+            .unwrap();
+        }
+        buf
+    }
+
+    fn indexes(contents: &WalContents) -> Vec<u64> {
+        contents.entries.iter().map(|e| e.index).collect()
+    }
+
+    #[test]
+    fn decode_segments_reads_like_open() {
+        let (a, b) = (segment(1, 3), segment(4, 5));
+        let contents = decode_segments(0, &[&a, &b]).unwrap();
+        assert_eq!(indexes(&contents), [1, 2, 3, 4, 5]);
+        assert_eq!(contents.torn_tail, None);
+    }
+
+    #[test]
+    fn decode_segments_reports_a_torn_tail() {
+        let (a, b) = (segment(1, 3), segment(4, 5));
+        let cut = &b[..b.len() - 2];
+        let contents = decode_segments(0, &[&a, cut]).unwrap();
+        assert_eq!(indexes(&contents), [1, 2, 3, 4]);
+        let torn = contents.torn_tail.unwrap();
+        assert_eq!(torn.offset + torn.dropped_bytes, cut.len() as u64);
+        assert_eq!(torn.path, Path::new("segment-1"));
+    }
+
+    #[test]
+    fn decode_segments_refuses_damage_in_an_older_segment() {
+        let (a, b) = (segment(1, 3), segment(4, 5));
+        let err = decode_segments(0, &[&a[..a.len() - 2], &b]).unwrap_err();
+        assert!(
+            matches!(&err, Error::CorruptWal { path, .. } if path == Path::new("segment-0")),
+            "{err}"
+        );
+        // A damaged record with good ones after it is corruption even in
+        // the newest segment.
+        let mut flipped = segment(4, 6);
+        let fifth = segment(4, 4).len();
+        flipped[fifth + record::HEADER_LEN] ^= 1;
+        let err = decode_segments(0, &[&a, &flipped]).unwrap_err();
+        assert!(
+            matches!(&err, Error::CorruptWal { offset, .. } if *offset == fifth as u64),
+            "{err}"
+        );
+    }
 }
