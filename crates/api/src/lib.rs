@@ -5,9 +5,11 @@
 //! gateway call. It holds no behaviour of its own and must never depend on
 //! another crate of this workspace.
 
+mod code_name;
 mod error;
 pub mod pb;
 mod service;
 
+pub use code_name::grpc_code_name;
 pub use error::Error;
 pub use service::{Cluster, HeaderSource, Kv, Maintenance, RequestStream, ResponseStream, Watch};

@@ -110,35 +110,12 @@ impl GrpcMetrics {
 
     pub fn handled(&self, m: Method, code: Code) {
         let labels = HandledLabels {
-            grpc_code: code_name(code).to_string(),
+            grpc_code: api::grpc_code_name(code).to_string(),
             grpc_method: m.name.to_string(),
             grpc_service: m.service.to_string(),
             grpc_type: m.kind.label().to_string(),
         };
         self.inner.handled.get_or_create(&labels).inc();
-    }
-}
-
-/// grpc-go's spelling of each code (note "Canceled", not "Cancelled").
-fn code_name(code: Code) -> &'static str {
-    match code {
-        Code::Ok => "OK",
-        Code::Cancelled => "Canceled",
-        Code::Unknown => "Unknown",
-        Code::InvalidArgument => "InvalidArgument",
-        Code::DeadlineExceeded => "DeadlineExceeded",
-        Code::NotFound => "NotFound",
-        Code::AlreadyExists => "AlreadyExists",
-        Code::PermissionDenied => "PermissionDenied",
-        Code::ResourceExhausted => "ResourceExhausted",
-        Code::FailedPrecondition => "FailedPrecondition",
-        Code::Aborted => "Aborted",
-        Code::OutOfRange => "OutOfRange",
-        Code::Unimplemented => "Unimplemented",
-        Code::Internal => "Internal",
-        Code::Unavailable => "Unavailable",
-        Code::DataLoss => "DataLoss",
-        Code::Unauthenticated => "Unauthenticated",
     }
 }
 

@@ -66,28 +66,7 @@ pub const INVALID_AUTH_TOKEN: &str = "etcdserver: invalid auth token";
 pub const AUTH_OLD_REVISION: &str = "etcdserver: revision of auth store is old";
 pub const USER_EMPTY: &str = "etcdserver: user name is empty";
 
-/// grpc-go's name for a status code.
-pub fn code_name(code: Code) -> &'static str {
-    match code {
-        Code::Ok => "OK",
-        Code::Cancelled => "Canceled",
-        Code::Unknown => "Unknown",
-        Code::InvalidArgument => "InvalidArgument",
-        Code::DeadlineExceeded => "DeadlineExceeded",
-        Code::NotFound => "NotFound",
-        Code::AlreadyExists => "AlreadyExists",
-        Code::PermissionDenied => "PermissionDenied",
-        Code::ResourceExhausted => "ResourceExhausted",
-        Code::FailedPrecondition => "FailedPrecondition",
-        Code::Aborted => "Aborted",
-        Code::OutOfRange => "OutOfRange",
-        Code::Unimplemented => "Unimplemented",
-        Code::Internal => "Internal",
-        Code::Unavailable => "Unavailable",
-        Code::DataLoss => "DataLoss",
-        Code::Unauthenticated => "Unauthenticated",
-    }
-}
+pub use api::grpc_code_name as code_name;
 
 /// A failed call: the status the server (or transport) gave, or the
 /// caller's deadline.
