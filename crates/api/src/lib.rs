@@ -12,4 +12,7 @@ mod service;
 
 pub use code_name::grpc_code_name;
 pub use error::Error;
-pub use service::{Cluster, HeaderSource, Kv, Maintenance, RequestStream, ResponseStream, Watch};
+pub use service::{
+    Cluster, Election, HeaderSource, Kv, Lease, Lock, Maintenance, RequestStream, ResponseStream,
+    Watch,
+};

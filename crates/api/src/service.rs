@@ -10,10 +10,17 @@ use crate::Error;
 use crate::pb::etcdserverpb::{
     AlarmRequest, AlarmResponse, CompactionRequest, CompactionResponse, DefragmentRequest,
     DefragmentResponse, DeleteRangeRequest, DeleteRangeResponse, HashKvRequest, HashKvResponse,
-    HashRequest, HashResponse, MemberListRequest, MemberListResponse, PutRequest, PutResponse,
-    RangeRequest, RangeResponse, ResponseHeader, StatusRequest, StatusResponse, TxnRequest,
-    TxnResponse, WatchRequest, WatchResponse,
+    HashRequest, HashResponse, LeaseGrantRequest, LeaseGrantResponse, LeaseKeepAliveRequest,
+    LeaseKeepAliveResponse, LeaseLeasesRequest, LeaseLeasesResponse, LeaseRevokeRequest,
+    LeaseRevokeResponse, LeaseTimeToLiveRequest, LeaseTimeToLiveResponse, MemberListRequest,
+    MemberListResponse, PutRequest, PutResponse, RangeRequest, RangeResponse, ResponseHeader,
+    StatusRequest, StatusResponse, TxnRequest, TxnResponse, WatchRequest, WatchResponse,
 };
+use crate::pb::v3electionpb::{
+    CampaignRequest, CampaignResponse, LeaderRequest, LeaderResponse, ProclaimRequest,
+    ProclaimResponse, ResignRequest, ResignResponse,
+};
+use crate::pb::v3lockpb::{LockRequest, LockResponse, UnlockRequest, UnlockResponse};
 
 /// A stream of requests from one client call.
 pub type RequestStream<T> = Pin<Box<dyn Stream<Item = T> + Send>>;
@@ -34,6 +41,42 @@ pub trait Kv: Send + Sync + 'static {
 #[async_trait::async_trait]
 pub trait Watch: Send + Sync + 'static {
     async fn watch(&self, requests: RequestStream<WatchRequest>) -> ResponseStream<WatchResponse>;
+}
+
+/// etcd's Lease service. Keepalives are one stream per client call.
+#[async_trait::async_trait]
+pub trait Lease: Send + Sync + 'static {
+    async fn lease_grant(&self, req: LeaseGrantRequest) -> Result<LeaseGrantResponse, Error>;
+    async fn lease_revoke(&self, req: LeaseRevokeRequest) -> Result<LeaseRevokeResponse, Error>;
+    async fn lease_keep_alive(
+        &self,
+        requests: RequestStream<LeaseKeepAliveRequest>,
+    ) -> ResponseStream<LeaseKeepAliveResponse>;
+    async fn lease_time_to_live(
+        &self,
+        req: LeaseTimeToLiveRequest,
+    ) -> Result<LeaseTimeToLiveResponse, Error>;
+    async fn lease_leases(&self, req: LeaseLeasesRequest) -> Result<LeaseLeasesResponse, Error>;
+}
+
+/// etcd's v3election service: leader election on keys, leases and watches.
+#[async_trait::async_trait]
+pub trait Election: Send + Sync + 'static {
+    /// Waits until the caller leads the election (or fails).
+    async fn campaign(&self, req: CampaignRequest) -> Result<CampaignResponse, Error>;
+    async fn proclaim(&self, req: ProclaimRequest) -> Result<ProclaimResponse, Error>;
+    async fn leader(&self, req: LeaderRequest) -> Result<LeaderResponse, Error>;
+    /// Every leader in turn, starting with the current one.
+    async fn observe(&self, req: LeaderRequest) -> ResponseStream<LeaderResponse>;
+    async fn resign(&self, req: ResignRequest) -> Result<ResignResponse, Error>;
+}
+
+/// etcd's v3lock service: a distributed mutex held as long as a lease lives.
+#[async_trait::async_trait]
+pub trait Lock: Send + Sync + 'static {
+    /// Waits until the caller holds the lock (or fails).
+    async fn lock(&self, req: LockRequest) -> Result<LockResponse, Error>;
+    async fn unlock(&self, req: UnlockRequest) -> Result<UnlockResponse, Error>;
 }
 
 /// The parts of etcd's Maintenance service that read server state.
