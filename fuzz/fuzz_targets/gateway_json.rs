@@ -20,7 +20,7 @@ use api::{Cluster, Error, Kv, Maintenance, RequestStream, ResponseStream, Watch}
 use bytes::Bytes;
 use futures::StreamExt;
 use futures::executor::block_on;
-use gateway::{Gateway, Limits};
+use gateway::{Gateway, Limits, Services};
 use http::StatusCode;
 use http_body_util::{BodyExt, Full};
 use libfuzzer_sys::fuzz_target;
@@ -100,10 +100,15 @@ impl Cluster for Accept {
 fn gateway() -> Gateway {
     let accept = Arc::new(Accept);
     Gateway::new(
-        accept.clone(),
-        accept.clone(),
-        accept.clone(),
-        accept,
+        Services {
+            kv: accept.clone(),
+            watch: accept.clone(),
+            maintenance: accept.clone(),
+            cluster: accept,
+            lease: None,
+            election: None,
+            lock: None,
+        },
         Limits::default(),
     )
 }

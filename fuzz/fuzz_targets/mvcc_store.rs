@@ -164,7 +164,7 @@ fn exercise(store: &Store, input: &Input) {
         let _ = store.hash_kv(revision);
     }
     let _ = store.hash();
-    let _ = store.leased_keys();
+    let _ = store.leases();
     let _ = store.counters();
     let Ok(mut batch) = store.write_batch() else {
         return;

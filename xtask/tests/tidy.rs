@@ -31,9 +31,17 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
         ("gateway", &["api", "rpc"]),
         ("ctl", &["api"]),
         ("testkit", &["api"]),
+        ("concurrency", &["api"]),
         (
             "server",
-            &["api", "etcdserver", "gateway", "raftnode", "rpc"],
+            &[
+                "api",
+                "concurrency",
+                "etcdserver",
+                "gateway",
+                "raftnode",
+                "rpc",
+            ],
         ),
         ("xtask", &[]),
     ];

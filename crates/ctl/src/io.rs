@@ -4,9 +4,11 @@
 
 use std::io::{BufRead, Write};
 
-/// Standard input, output and error of one etcdctl invocation.
+/// Standard input, output and error of one etcdctl invocation. Input is
+/// owned so a command can hand it to a thread of its own (interactive
+/// `watch` reads lines while events keep printing).
 pub struct Io<'a> {
-    pub stdin: &'a mut dyn BufRead,
+    pub stdin: Box<dyn BufRead + Send>,
     pub out: &'a mut dyn Write,
     pub err: &'a mut dyn Write,
 }

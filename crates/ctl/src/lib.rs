@@ -3,18 +3,21 @@
 //! tool byte for byte, so scripts and the integrator's comparison tests can
 //! use either. It owns the command line (cobra/pflag semantics on top of
 //! clap, `ETCDCTL_*` variables), the etcd v3 gRPC client (tonic, with
-//! clientv3's waiting, retrying and logging), the txn language and the
+//! clientv3's waiting, retrying and logging, its watch and lease streams),
+//! clientv3's concurrency recipes (sessions, elections, mutexes) that
+//! `elect` and `lock` run client-side, the txn language and the
 //! `simple`/`json`/`fields`/`table`/`protobuf` printers. Its API is
 //! [`run`] (one invocation against given streams and environment) plus the
-//! modules later commands build on ([`client`], [`printer`],
-//! [`txn_grammar`], [`command`]). It talks to servers only through the
-//! generated gRPC clients of the api crate and must never depend on server
-//! crates.
+//! modules later commands build on ([`client`], [`concurrency`],
+//! [`printer`], [`txn_grammar`], [`command`]). It talks to servers only
+//! through the generated gRPC clients of the api crate and must never depend
+//! on server crates.
 
 pub mod cli;
 pub mod client;
 pub mod clock;
 pub mod command;
+pub mod concurrency;
 pub mod error;
 pub mod exit;
 pub mod go;

@@ -2,11 +2,10 @@ use std::io::{BufReader, BufWriter};
 
 fn main() {
     let argv: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
-    let mut stdin = BufReader::new(std::io::stdin());
     let mut out = BufWriter::new(std::io::stdout());
     let mut err = std::io::stderr();
     let mut io = ctl::Io {
-        stdin: &mut stdin,
+        stdin: Box::new(BufReader::new(std::io::stdin())),
         out: &mut out,
         err: &mut err,
     };

@@ -10,13 +10,15 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use api::pb::etcdserverpb::{
-    CompactionResponse, DeleteRangeResponse, InternalRaftRequest, PutResponse, TxnResponse,
+    CompactionResponse, DeleteRangeResponse, InternalRaftRequest, LeaseGrantResponse,
+    LeaseRevokeResponse, PutResponse, ResponseHeader, TxnResponse,
 };
 use prost::Message;
 use raft::eraftpb::{Entry, EntryType};
 use raftnode::{Apply, RaftNode};
 use tokio::sync::{mpsc, watch};
 
+use crate::lessor::{Lessor, MAX_LEASE_TTL};
 use crate::membership::Membership;
 use crate::server::ServerCounters;
 use crate::version;
@@ -28,6 +30,8 @@ pub(crate) enum Applied {
     DeleteRange(DeleteRangeResponse),
     Txn(TxnResponse),
     Compaction(CompactionResponse),
+    LeaseGrant(LeaseGrantResponse),
+    LeaseRevoke(LeaseRevokeResponse),
     Nothing,
 }
 
@@ -47,6 +51,9 @@ pub(crate) struct ApplyLoop {
     pub(crate) published: watch::Sender<bool>,
     pub(crate) counters: Arc<ServerCounters>,
     pub(crate) snapshot_count: u64,
+    pub(crate) lessor: Arc<Lessor>,
+    /// How long a new leader extends every lease (etcd: one election timeout).
+    pub(crate) lease_extension: Duration,
     pub(crate) runtime: tokio::runtime::Handle,
 }
 
@@ -140,6 +147,13 @@ impl ApplyLoop {
         };
         let mut outcomes = Vec::with_capacity(fresh.len());
         for entry in &fresh {
+            if entry.get_entry_type() == EntryType::EntryNormal && entry.data.is_empty() {
+                // A new leader's first entry: once it applies, this member has
+                // applied every earlier term and may start expiring leases.
+                if self.raft.status().is_leader() {
+                    self.lessor.promote(self.lease_extension, Instant::now());
+                }
+            }
             if entry.get_entry_type() == EntryType::EntryNormal && !entry.data.is_empty() {
                 match InternalRaftRequest::decode(entry.data.as_ref()) {
                     Ok(req) => {
@@ -177,9 +191,6 @@ impl ApplyLoop {
     fn apply_request(&self, batch: &mut mvcc::WriteBatch<'_>, req: InternalRaftRequest) -> Outcome {
         let storage = crate::error::storage_to_api;
         if let Some(r) = req.put {
-            if r.lease != 0 {
-                return Err(api::Error::LeaseNotFound);
-            }
             return batch.put(&r).map(Applied::Put).map_err(storage);
         }
         if let Some(r) = req.delete_range {
@@ -189,10 +200,31 @@ impl ApplyLoop {
                 .map_err(storage);
         }
         if let Some(r) = req.txn {
-            if attaches_lease(&r) {
+            return batch.txn(&r).map(Applied::Txn).map_err(storage);
+        }
+        if let Some(r) = req.lease_grant {
+            if r.id == 0 {
                 return Err(api::Error::LeaseNotFound);
             }
-            return batch.txn(&r).map(Applied::Txn).map_err(storage);
+            if r.ttl > MAX_LEASE_TTL {
+                return Err(api::Error::LeaseTtlTooLarge);
+            }
+            let ttl = self.lessor.clamp_ttl(r.ttl);
+            batch.lease_grant(r.id, ttl).map_err(storage)?;
+            self.lessor.grant(r.id, ttl, Instant::now());
+            return Ok(Applied::LeaseGrant(LeaseGrantResponse {
+                header: Some(header_at(batch.revision())),
+                id: r.id,
+                ttl,
+                error: String::new(),
+            }));
+        }
+        if let Some(r) = req.lease_revoke {
+            batch.lease_revoke(r.id).map_err(storage)?;
+            self.lessor.revoke(r.id);
+            return Ok(Applied::LeaseRevoke(LeaseRevokeResponse {
+                header: Some(header_at(batch.revision())),
+            }));
         }
         if let Some(r) = req.compaction {
             return batch.compact(&r).map(Applied::Compaction).map_err(storage);
@@ -234,20 +266,12 @@ impl ApplyLoop {
     }
 }
 
-/// No lease exists until leases are implemented (issue #4), so a put that
-/// names one must fail as etcd fails it, with "requested lease not found".
-/// etcd checks only the branch a txn takes; refusing any branch is stricter
-/// but never stores a dangling lease id.
-fn attaches_lease(txn: &api::pb::etcdserverpb::TxnRequest) -> bool {
-    use api::pb::etcdserverpb::request_op::Request;
-    txn.success
-        .iter()
-        .chain(&txn.failure)
-        .any(|op| match &op.request {
-            Some(Request::RequestPut(p)) => p.lease != 0,
-            Some(Request::RequestTxn(t)) => attaches_lease(t),
-            _ => false,
-        })
+/// A header carrying only `revision`: the rpc layer completes it.
+fn header_at(revision: i64) -> ResponseHeader {
+    ResponseHeader {
+        revision,
+        ..ResponseHeader::default()
+    }
 }
 
 /// The store and the raft log disagree or the disk failed: continuing could

@@ -28,6 +28,9 @@ pub struct ServerConfig {
     pub max_request_bytes: usize,
     pub quota_backend_bytes: i64,
     pub pre_vote: bool,
+    /// `--experimental-watch-progress-notify-interval`: how often watches
+    /// that asked for it get an empty response carrying the revision.
+    pub watch_progress_notify_interval: Duration,
 }
 
 impl ServerConfig {
@@ -43,6 +46,14 @@ impl ServerConfig {
     /// The MVCC database file, where etcd keeps its backend.
     pub fn db_path(&self) -> PathBuf {
         self.member_dir().join("snap").join("db")
+    }
+
+    /// The shortest lease TTL in seconds: etcd's 1.5 election timeouts
+    /// (counted in whole heartbeats), rounded up.
+    pub fn min_lease_ttl(&self) -> i64 {
+        let ticks = u32::try_from((3 * self.election_ticks()) / 2).unwrap_or(u32::MAX);
+        let min = self.heartbeat_interval * ticks;
+        i64::try_from(min.as_millis().div_ceil(1000)).unwrap_or(i64::MAX)
     }
 
     pub fn election_ticks(&self) -> usize {
@@ -67,6 +78,7 @@ impl Default for ServerConfig {
             max_request_bytes: 1536 * 1024,
             quota_backend_bytes: 2 * 1024 * 1024 * 1024,
             pre_vote: false,
+            watch_progress_notify_interval: Duration::from_secs(600),
         }
     }
 }

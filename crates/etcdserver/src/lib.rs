@@ -14,6 +14,8 @@ mod config;
 mod error;
 mod id;
 mod kv;
+mod lease;
+mod lessor;
 mod maintenance;
 mod membership;
 mod propose;

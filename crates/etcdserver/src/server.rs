@@ -3,7 +3,7 @@
 //! trait impls (kv.rs, watch.rs, maintenance.rs) answer clients.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use api::pb::etcdserverpb::InternalRaftRequest;
 use api::pb::etcdserverpb::ResponseHeader;
@@ -14,6 +14,7 @@ use tokio::sync::watch;
 use crate::apply::{self, Applied};
 use crate::config::{ClusterState, ServerConfig};
 use crate::id::RequestIds;
+use crate::lessor::Lessor;
 use crate::membership::Membership;
 use crate::{Error, version};
 
@@ -39,6 +40,8 @@ pub(crate) struct Inner {
     pub(crate) cluster_version: watch::Receiver<Option<String>>,
     pub(crate) published: watch::Receiver<bool>,
     pub(crate) counters: Arc<ServerCounters>,
+    pub(crate) lessor: Arc<Lessor>,
+    stopped: AtomicBool,
     apply_thread: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
@@ -87,6 +90,8 @@ impl EtcdServer {
         let (published_tx, published_rx) = watch::channel(false);
         let wait = Arc::new(wait::Registry::new());
         let counters = Arc::new(ServerCounters::default());
+        let lessor = Arc::new(Lessor::new(cfg.min_lease_ttl()));
+        lessor.restore(store.leases()?.into_iter().map(|l| (l.id, l.ttl)));
 
         let apply_loop = apply::ApplyLoop {
             store: Arc::clone(&store),
@@ -98,6 +103,8 @@ impl EtcdServer {
             published: published_tx,
             counters: Arc::clone(&counters),
             snapshot_count: cfg.snapshot_count,
+            lessor: Arc::clone(&lessor),
+            lease_extension: cfg.election_timeout,
             runtime: tokio::runtime::Handle::current(),
         };
         let thread = std::thread::Builder::new()
@@ -120,11 +127,14 @@ impl EtcdServer {
                 cluster_version: version_rx,
                 published: published_rx,
                 counters,
+                lessor,
+                stopped: AtomicBool::new(false),
                 apply_thread: std::sync::Mutex::new(Some(thread)),
             }),
         };
         server.spawn_leader_duties();
         server.spawn_publish();
+        server.spawn_lease_expiry();
         Ok(server)
     }
 
@@ -174,6 +184,7 @@ impl EtcdServer {
     /// Stops raft and the apply loop; in-flight requests fail with
     /// "server stopped".
     pub async fn stop(&self) {
+        self.inner.stopped.store(true, Ordering::Relaxed);
         self.inner.raft.stop().await;
         let handle = match self.inner.apply_thread.lock() {
             Ok(mut h) => h.take(),
@@ -182,6 +193,10 @@ impl EtcdServer {
         if let Some(handle) = handle {
             let _ = tokio::task::spawn_blocking(move || handle.join()).await;
         }
+    }
+
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.inner.stopped.load(Ordering::Relaxed)
     }
 
     pub(crate) fn header(&self) -> ResponseHeader {
@@ -233,13 +248,17 @@ impl EtcdServer {
         });
     }
 
-    /// While this member leads, makes sure the cluster version is set.
+    /// While this member leads, makes sure the cluster version is set; when
+    /// it stops leading, its leases stop expiring (a new leader's take over).
     fn spawn_leader_duties(&self) {
         let server = self.clone();
         let mut leaders = self.inner.raft.leader_changes();
         tokio::spawn(async move {
             loop {
                 let leads = leaders.borrow_and_update().leader_id == server.member_id();
+                if !leads && server.inner.lessor.is_primary() {
+                    server.inner.lessor.demote();
+                }
                 if leads && server.cluster_version().is_none() {
                     let req = InternalRaftRequest {
                         cluster_version_set: Some(

@@ -76,6 +76,19 @@ impl JsonValues {
         }
     }
 
+    /// Reads the rest of the body without looking at it; fails only if the
+    /// body breaks, which means the client is gone.
+    pub(crate) async fn drain(mut self) -> Result<(), Error> {
+        self.buf.clear();
+        let Some(chunks) = &mut self.chunks else {
+            return Ok(());
+        };
+        while let Some(chunk) = chunks.next().await {
+            chunk.map_err(Error::Body)?;
+        }
+        Ok(())
+    }
+
     /// Refuses a value of `size` JSON bytes, however it arrived, if no
     /// message within the limit could be that long.
     fn check_size(&self, size: usize) -> Result<(), Error> {
@@ -134,9 +147,25 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn draining_reads_to_the_end_and_reports_a_broken_body() {
+        let mut values = chunked(&["{\"a\":1}", "not json at all {{{"]);
+        assert!(values.next().await.unwrap().is_some());
+        assert!(values.drain().await.is_ok());
+
+        let frames = futures::stream::iter([
+            Ok(http_body::Frame::data(Bytes::from_static(b"{} junk"))),
+            Err(std::io::Error::other("connection reset")),
+        ]);
+        let mut values = JsonValues::new(StreamBody::new(frames), Limits::default());
+        assert!(values.next().await.unwrap().is_some());
+        assert!(matches!(values.drain().await, Err(Error::Body(e)) if e == "connection reset"));
+    }
+
+    #[tokio::test]
     async fn oversize_json_is_refused_without_reading_on() {
         let limits = Limits {
             max_request_bytes: 0,
+            ..Limits::default()
         };
         let huge = format!("\"{}\"", "x".repeat(limits.json_bytes() + 10));
         let mut values = JsonValues::new(Full::new(Bytes::from(huge)), limits);

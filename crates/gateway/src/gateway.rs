@@ -3,47 +3,45 @@
 
 use std::sync::Arc;
 
-use api::{Cluster, Kv, Maintenance, Watch};
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
+use http_body_util::BodyExt;
+use tokio::sync::Semaphore;
 
 use crate::body::JsonValues;
 use crate::limits::Limits;
 use crate::path;
 use crate::reply::{self, GatewayBody};
-use crate::routes::{self, Handler, Services};
+use crate::routes::{self, Handler};
+use crate::services::Services;
 use crate::streaming::Streaming;
-use crate::unary::Unary;
+use crate::unary::{self, Unary};
 
 /// etcd's JSON gateway over the service traits. Cheap to clone.
 #[derive(Clone)]
 pub struct Gateway {
     services: Arc<Services>,
     limits: Limits,
+    /// One permit per call in flight (see `Limits::max_concurrent_streams`).
+    streams: Arc<Semaphore>,
 }
 
 impl Gateway {
-    pub fn new(
-        kv: Arc<dyn Kv>,
-        watch: Arc<dyn Watch>,
-        maintenance: Arc<dyn Maintenance>,
-        cluster: Arc<dyn Cluster>,
-        limits: Limits,
-    ) -> Self {
+    pub fn new(services: Services, limits: Limits) -> Self {
+        let permits = usize::try_from(limits.max_concurrent_streams)
+            .unwrap_or(usize::MAX)
+            .min(Semaphore::MAX_PERMITS);
         Self {
-            services: Arc::new(Services {
-                kv,
-                watch,
-                maintenance,
-                cluster,
-            }),
+            services: Arc::new(services),
             limits,
+            streams: Arc::new(Semaphore::new(permits)),
         }
     }
 
-    /// Serves one request. A watch response body streams until the watch
-    /// ends or the body is dropped; dropping it (the client went away)
-    /// drops the watch.
+    /// Serves one request. A streaming response body (watch, keepalive,
+    /// observe) streams until the service's stream ends or the body is
+    /// dropped; dropping it (the client went away) drops the service's
+    /// stream.
     pub async fn handle<B>(&self, req: Request<B>) -> Response<GatewayBody>
     where
         B: http_body::Body<Data = Bytes> + Send + 'static,
@@ -79,6 +77,10 @@ impl Gateway {
         if req.method() != Method::POST {
             return reply::text(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
         }
+        // The semaphore is never closed, so acquiring cannot fail.
+        let Ok(permit) = Arc::clone(&self.streams).acquire_owned().await else {
+            return reply::text(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable");
+        };
         let mut values = JsonValues::new(req.into_body(), self.limits);
         match route.handler {
             Handler::Unary(serve) => {
@@ -86,13 +88,22 @@ impl Gateway {
                     Ok(first) => first,
                     Err(err) => return reply::error(&err.status()),
                 };
-                match serve(&self.services, Unary::new(first, self.limits)).await {
+                let call = serve(&self.services, Unary::new(first, self.limits));
+                match unary::unless_hung_up(call, values.drain()).await {
                     Ok(json) => reply::json(json),
                     Err(err) => reply::error(&err.status()),
                 }
             }
             Handler::Stream(serve) => {
-                serve(&self.services, Streaming::new(values, self.limits)).await
+                let resp = serve(&self.services, Streaming::new(values, self.limits)).await;
+                // A stream holds its permit until its body is dropped.
+                resp.map(|body| {
+                    body.map_frame(move |frame| {
+                        let _held = &permit;
+                        frame
+                    })
+                    .boxed_unsync()
+                })
             }
         }
     }

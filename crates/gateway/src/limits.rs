@@ -7,18 +7,24 @@ const GRPC_OVERHEAD_BYTES: usize = 512 * 1024;
 /// entirely as `\u00XX` escapes takes six bytes per byte.
 const JSON_EXPANSION: usize = 6;
 
-/// Request size limits.
+/// Request limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// etcd's `--max-request-bytes`: the largest request the server
     /// accepts into its log (default 1.5 MiB).
     pub max_request_bytes: usize,
+    /// etcd's `--max-concurrent-streams`. etcd's gateway forwards every
+    /// request over one gRPC connection, so at most this many calls (a
+    /// watch or keepalive for as long as it streams) run at once; the rest
+    /// wait. The default is unlimited.
+    pub max_concurrent_streams: u32,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Self {
             max_request_bytes: 1024 * 1024 + 512 * 1024,
+            max_concurrent_streams: u32::MAX,
         }
     }
 }
@@ -48,6 +54,7 @@ mod tests {
         assert_eq!(Limits::default().max_request_bytes, 1_572_864);
         let small = Limits {
             max_request_bytes: 1000,
+            ..Limits::default()
         };
         assert_eq!(small.grpc_message_bytes(), 525_288);
         assert_eq!(small.json_bytes(), 6 * 525_288);

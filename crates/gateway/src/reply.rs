@@ -70,6 +70,17 @@ where
     )
 }
 
+/// A stream that ended cleanly before its first message. The gRPC call
+/// carried no response headers, so etcd's gateway forwards none.
+pub(crate) fn empty_stream() -> Response<GatewayBody> {
+    let frames = futures::stream::empty::<Result<Frame<Bytes>, std::io::Error>>();
+    response(
+        StatusCode::OK,
+        &[(CONTENT_TYPE.as_str(), JSON)],
+        StreamBody::new(frames).boxed_unsync(),
+    )
+}
+
 /// A stream that failed before its first message: the status code tells
 /// the error, the body is the stream's error chunk alone.
 pub(crate) fn stream_failed(status: &Status) -> Response<GatewayBody> {

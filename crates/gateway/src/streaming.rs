@@ -1,10 +1,14 @@
-//! Streams over HTTP/1.1 as grpc-gateway v1 serves them. The request body
-//! is a sequence of JSON messages; the first is decoded before the call
-//! starts (a bad one fails the request outright), later ones are fed in as
-//! they arrive, and a bad later one just ends the request side. The
-//! response is sent when the first message or error is ready, then one
+//! Streams over HTTP/1.1 as grpc-gateway v1 serves them. The response is
+//! sent when the first message or error is ready, then one
 //! `{"result":...}` line per message; a failure after the start is reported
 //! as a final `{"error":{...}}` chunk with no newline.
+//!
+//! A bidirectional stream's request body is a sequence of JSON messages;
+//! the first is decoded before the call starts (a bad one fails the request
+//! outright), later ones are fed in as they arrive, and a bad later one
+//! just ends the request side. A server stream takes one request, decoded
+//! as a unary call's is; the rest of its body is read and thrown away, so
+//! that a client hanging up is noticed.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -25,6 +29,10 @@ use crate::unary::{check_size, encode};
 
 /// The answer of a streaming route.
 pub(crate) type StreamReply = Pin<Box<dyn Future<Output = Response<GatewayBody>> + Send>>;
+
+/// What ends a stream from the request side: the error, or `None` once the
+/// request side can no longer end it.
+type Fatal = Pin<Box<dyn Future<Output = Option<Error>> + Send>>;
 
 /// A streaming call's request body.
 pub(crate) struct Streaming {
@@ -59,32 +67,81 @@ impl Streaming {
             let rest = later_requests::<Req>(values, request_type, limits, fatal_tx);
             let requests: RequestStream<Req> = Box::pin(stream::iter(first).chain(rest));
             let responses = open(requests).await;
-            let mut events = Relay {
+            respond(Relay {
                 responses: Some(responses),
-                fatal: Some(fatal_rx),
-            };
-            match events.next().await {
-                None => reply::stream(stream::empty()),
-                Some(Err(err)) => reply::stream_failed(&err.stream_status()),
-                Some(Ok(first)) => match encode(&first) {
-                    Err(err) => reply::stream_failed(&err.stream_status()),
-                    Ok(json) => {
-                        let head = result_chunk(&json);
-                        let rest = events.scan(false, |failed, event| {
-                            let chunk = if *failed {
-                                None
-                            } else {
-                                let (chunk, is_error) = chunk(event);
-                                *failed = is_error;
-                                Some(chunk)
-                            };
-                            future::ready(chunk)
-                        });
-                        reply::stream(stream::once(future::ready(head)).chain(rest))
-                    }
-                },
-            }
+                fatal: Some(Box::pin(fatal_rx.map(Result::ok))),
+            })
+            .await
         })
+    }
+
+    /// Runs a server stream whose one request is protobuf type
+    /// `request_type`; `open` starts the call.
+    pub(crate) fn server<Req, Resp, F, Fut>(
+        self,
+        request_type: &'static str,
+        open: F,
+    ) -> StreamReply
+    where
+        Req: prost::Message + Default + 'static,
+        Resp: serde::Serialize + Send + 'static,
+        F: FnOnce(Req) -> Fut + Send + 'static,
+        Fut: Future<Output = ResponseStream<Resp>> + Send,
+    {
+        Box::pin(async move {
+            let Streaming { mut values, limits } = self;
+            let first = values
+                .next()
+                .await
+                .and_then(|first| json::decode_request::<Req>(request_type, first.as_deref()))
+                .and_then(|req| check_size(&req, &limits).map(|()| req));
+            // Go's gateway refuses a bad request before the call, as for a
+            // unary call; an oversize one reaches etcd's gRPC server, which
+            // fails the started stream.
+            let req = match first {
+                Ok(req) => req,
+                Err(err @ Error::TooLarge { .. }) => {
+                    return reply::stream_failed(&err.stream_status());
+                }
+                Err(err) => return reply::error(&err.status()),
+            };
+            let responses = open(req).await;
+            let hang_up = values.drain().map(Result::err);
+            respond(Relay {
+                responses: Some(responses),
+                fatal: Some(Box::pin(hang_up)),
+            })
+            .await
+        })
+    }
+}
+
+/// The response to a started call: waits for its first event, then
+/// streams the rest.
+async fn respond<Resp>(mut events: Relay<Resp>) -> Response<GatewayBody>
+where
+    Resp: serde::Serialize + Send + 'static,
+{
+    match events.next().await {
+        None => reply::empty_stream(),
+        Some(Err(err)) => reply::stream_failed(&err.stream_status()),
+        Some(Ok(first)) => match encode(&first) {
+            Err(err) => reply::stream_failed(&err.stream_status()),
+            Ok(json) => {
+                let head = result_chunk(&json);
+                let rest = events.scan(false, |failed, event| {
+                    let chunk = if *failed {
+                        None
+                    } else {
+                        let (chunk, is_error) = chunk(event);
+                        *failed = is_error;
+                        Some(chunk)
+                    };
+                    future::ready(chunk)
+                });
+                reply::stream(stream::once(future::ready(head)).chain(rest))
+            }
+        },
     }
 }
 
@@ -143,7 +200,7 @@ where
 /// after the first error, letting go of the service's stream at once.
 struct Relay<Resp> {
     responses: Option<ResponseStream<Resp>>,
-    fatal: Option<oneshot::Receiver<Error>>,
+    fatal: Option<Fatal>,
 }
 
 impl<Resp> Relay<Resp> {
@@ -171,8 +228,8 @@ impl<Resp> Stream for Relay<Resp> {
         }
         if let Some(fatal) = &mut self.fatal {
             match fatal.poll_unpin(cx) {
-                Poll::Ready(Ok(err)) => return self.finish(Some(Err(err))),
-                Poll::Ready(Err(oneshot::Canceled)) => self.fatal = None,
+                Poll::Ready(Some(err)) => return self.finish(Some(Err(err))),
+                Poll::Ready(None) => self.fatal = None,
                 Poll::Pending => {}
             }
         }

@@ -3,9 +3,10 @@
 //! the service, encode the answer.
 
 use std::future::Future;
-use std::pin::Pin;
+use std::pin::{Pin, pin};
 
 use bytes::Bytes;
+use futures::future::{self, Either};
 
 use crate::Error;
 use crate::json;
@@ -41,6 +42,22 @@ impl Unary {
             let resp = call(req).await?;
             encode(&resp)
         })
+    }
+}
+
+/// Runs `call` while `drain` reads the rest of the request body. A body
+/// that breaks means the client is gone: the call is dropped, which
+/// cancels it, as Go's gateway cancels the call's context when the
+/// connection closes. A call that waits (a campaign, a lock) must not
+/// outlive its client.
+pub(crate) async fn unless_hung_up(
+    call: UnaryReply,
+    drain: impl Future<Output = Result<(), Error>>,
+) -> Result<String, Error> {
+    match future::select(call, pin!(drain)).await {
+        Either::Left((answer, _)) => answer,
+        Either::Right((Ok(()), call)) => call.await,
+        Either::Right((Err(err), _)) => Err(err),
     }
 }
 

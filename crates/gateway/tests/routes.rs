@@ -289,6 +289,7 @@ async fn oversize_requests_are_refused_as_etcds_grpc_server_does() {
     let fake = Fake::new();
     let gw = fake.gateway(Limits {
         max_request_bytes: 1000,
+        ..Limits::default()
     });
     // etcd --max-request-bytes 1000, a 600000-byte value: etcd answers this.
     let value = base64_of(&vec![b'x'; 600_000]);
@@ -333,7 +334,15 @@ async fn unknown_paths_methods_and_preflight() {
         (request("POST", "/v3/kv/range:x"), not_found.clone()),
         (request("POST", "/v3/"), not_found.clone()),
         (request("POST", "/v3beta/"), not_found.clone()),
-        (request("POST", "/v3/lease/grant"), not_found.clone()),
+        (request("POST", "/v3/auth/enable"), not_found.clone()),
+        (request("POST", "/v3/lock"), not_found.clone()),
+        (request("POST", "/v3/kv/lease/grant"), not_found.clone()),
+        (request("POST", "/v3/lease/keepalive/"), not_found.clone()),
+        (request("GET", "/v3/lease/leases"), not_allowed.clone()),
+        (
+            request("GET", "/v3beta/election/observe"),
+            not_allowed.clone(),
+        ),
         (request("POST", "/v3alpha/kv/range"), no_page.clone()),
         (request("POST", "/foo"), no_page.clone()),
         (request("POST", "/"), no_page.clone()),
@@ -429,4 +438,58 @@ fn base64_of(data: &[u8]) -> String {
         }
     }
     out
+}
+
+/// A server without lease, election or lock services: their routes answer
+/// as etcd's gateway does when its gRPC server lacks the service (501,
+/// Unimplemented), after decoding the request as usual.
+#[tokio::test]
+async fn absent_services_answer_unimplemented() {
+    let fake = Fake::new();
+    let gw = fake.gateway_without_optional_services();
+    let unary = [
+        ("/v3/lease/grant", "etcdserverpb.Lease"),
+        ("/v3/lease/revoke", "etcdserverpb.Lease"),
+        ("/v3/kv/lease/revoke", "etcdserverpb.Lease"),
+        ("/v3/lease/timetolive", "etcdserverpb.Lease"),
+        ("/v3/kv/lease/timetolive", "etcdserverpb.Lease"),
+        ("/v3/lease/leases", "etcdserverpb.Lease"),
+        ("/v3/kv/lease/leases", "etcdserverpb.Lease"),
+        ("/v3/election/campaign", "v3electionpb.Election"),
+        ("/v3/election/proclaim", "v3electionpb.Election"),
+        ("/v3/election/leader", "v3electionpb.Election"),
+        ("/v3beta/election/resign", "v3electionpb.Election"),
+        ("/v3/lock/lock", "v3lockpb.Lock"),
+        ("/v3beta/lock/unlock", "v3lockpb.Lock"),
+    ];
+    for (path, service) in unary {
+        let (status, content_type, text) = answer(&gw, post(path, "{}")).await;
+        assert_eq!((status, content_type.as_str()), (501, JSON), "{path}");
+        assert_eq!(
+            text,
+            format!(
+                r#"{{"error":"unknown service {service}","message":"unknown service {service}","code":12}}"#
+            )
+        );
+        let (status, _, _) = answer(&gw, post(path, "{bad")).await;
+        assert_eq!(status, 400, "{path}: the body is decoded first");
+    }
+    let streams = [
+        ("/v3/lease/keepalive", "etcdserverpb.Lease"),
+        ("/v3beta/election/observe", "v3electionpb.Election"),
+    ];
+    for (path, service) in streams {
+        let (status, content_type, text) = answer(&gw, post(path, "{}")).await;
+        assert_eq!((status, content_type.as_str()), (501, JSON), "{path}");
+        assert_eq!(
+            text,
+            format!(
+                r#"{{"error":{{"grpc_code":12,"http_code":501,"message":"unknown service {service}","http_status":"Not Implemented"}}}}"#
+            )
+        );
+    }
+    // The other services are unaffected.
+    let (status, _, _) = answer(&gw, post("/v3/kv/range", "{}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(fake.calls(), [Call::Range(RangeRequest::default())]);
 }

@@ -1,21 +1,23 @@
 //! The gateway behind hyper's server on a real socket, spoken to in raw
-//! HTTP/1.1: a unary call, a chunked watch, and a client that hangs up
-//! mid-watch, which must release the watch.
+//! HTTP/1.1: a unary call, chunked watch and keepalive streams, and
+//! clients that hang up mid-call, which must release the call (a watch, an
+//! observe, a campaign or lock that is still waiting).
 
 #![allow(clippy::unwrap_used)]
 
 mod support;
 
 use std::convert::Infallible;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use api::pb::etcdserverpb::WatchResponse;
+use api::pb::v3electionpb::LeaderResponse;
 use gateway::{Gateway, Limits};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
-use support::{Fake, HEADER_JSON, header};
+use support::{Fake, HEADER_JSON, etcd_header, header};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -185,4 +187,139 @@ async fn watch_that_never_answered_is_released_on_hang_up() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     panic!("the watch outlived its client");
+}
+
+/// Waits up to five seconds for `flag`.
+async fn raised(flag: &AtomicBool) -> bool {
+    for _ in 0..500 {
+        if flag.load(Ordering::SeqCst) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn keepalive_streams_over_http1() {
+    let fake = Fake::new();
+    let addr = serve(fake.gateway(Limits::default())).await;
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let first = r#"{"ID":123}"#;
+    let request = format!(
+        "POST /v3/lease/keepalive HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{first}\r\n",
+        first.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut seen = String::new();
+    read_until(&mut stream, &mut seen, "\"ID\":\"123\",\"TTL\":\"60\"}}\n").await;
+    assert!(seen.starts_with("HTTP/1.1 200 OK\r\n"), "{seen}");
+    assert!(seen.contains("transfer-encoding: chunked\r\n"), "{seen}");
+
+    // Each keepalive on the open body is answered as it arrives.
+    let second = r#"{"ID":"456"}"#;
+    stream
+        .write_all(format!("{:x}\r\n{second}\r\n", second.len()).as_bytes())
+        .await
+        .unwrap();
+    read_until(&mut stream, &mut seen, "\"ID\":\"456\",\"TTL\":\"60\"}}\n").await;
+
+    // Ending the body ends the keepalives, and so the response.
+    stream.write_all(b"0\r\n\r\n").await.unwrap();
+    read_until(&mut stream, &mut seen, "\r\n0\r\n\r\n").await;
+    assert!(fake.keep_alive_requests_ended.load(Ordering::SeqCst));
+}
+
+#[tokio::test]
+async fn waiting_campaign_and_lock_are_cancelled_on_hang_up() {
+    let cases = [
+        ("/v3/election/campaign", r#"{"name":"ZTE=","value":"djE="}"#),
+        ("/v3/lock/lock", r#"{"name":"bXlsb2Nr"}"#),
+    ];
+    // With the body finished, and with a chunked body still open after
+    // the request.
+    for (path, body) in cases {
+        for framing in ["content-length", "chunked"] {
+            let request = if framing == "chunked" {
+                format!(
+                    "POST {path} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{body}\r\n",
+                    body.len()
+                )
+            } else {
+                format!(
+                    "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                )
+            };
+            hang_up_while_held(path, &request).await;
+        }
+    }
+}
+
+async fn hang_up_while_held(path: &str, request: &str) {
+    let fake = Fake::new();
+    fake.hold.store(true, Ordering::SeqCst);
+    let addr = serve(fake.gateway(Limits::default())).await;
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    for _ in 0..500 {
+        if !fake.calls().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(fake.calls().len(), 1, "{request} reached the service");
+    assert!(!fake.held_dropped.load(Ordering::SeqCst));
+    drop(stream);
+    assert!(
+        raised(&fake.held_dropped).await,
+        "{path} outlived its client: {request}"
+    );
+}
+
+#[tokio::test]
+async fn observe_is_released_on_hang_up() {
+    // Before the first leader, with the body finished.
+    let fake = Fake::new();
+    let addr = serve(fake.gateway(Limits::default())).await;
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let body = r#"{"name":"ZTM="}"#;
+    let request = format!(
+        "POST /v3/election/observe HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    for _ in 0..500 {
+        if !fake.calls().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(fake.calls().len(), 1);
+    drop(stream);
+    assert!(
+        raised(&fake.observe.dropped).await,
+        "observe outlived its client"
+    );
+
+    // Streaming, with the body still open after the request.
+    let fake = Fake::new();
+    let addr = serve(fake.gateway(Limits::default())).await;
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "POST /v3/election/observe HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{body}\r\n",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    fake.observe.send(Ok(LeaderResponse {
+        header: Some(etcd_header(56)),
+        kv: None,
+    }));
+    let mut seen = String::new();
+    read_until(&mut stream, &mut seen, "\"raft_term\":\"2\"}}}\n").await;
+    drop(stream);
+    assert!(
+        raised(&fake.observe.dropped).await,
+        "observe outlived its client"
+    );
 }

@@ -184,6 +184,7 @@ async fn oversize_messages_end_the_stream() {
     let fake = Fake::new();
     let gw = fake.gateway(Limits {
         max_request_bytes: 1000,
+        ..Limits::default()
     });
     let big_key = "eHh4".repeat(200_000);
     let big = format!(r#"{{"create_request":{{"key":"{big_key}"}}}}"#);
@@ -199,6 +200,7 @@ async fn oversize_messages_end_the_stream() {
     let fake = Fake::new();
     let gw = fake.gateway(Limits {
         max_request_bytes: 1000,
+        ..Limits::default()
     });
     let body = format!(r#"{{"create_request":{{"key":"Zm9v"}}}}{big}"#);
     let resp = gw.handle(post("/v3/watch", &body)).await;
@@ -257,4 +259,34 @@ async fn an_empty_body_waits_for_the_first_response() {
     let mut resp = pending.await;
     assert_eq!(resp.status(), 200);
     assert_eq!(next_chunk(&mut resp).await.unwrap(), CREATED);
+}
+
+/// etcd's gateway forwards over one gRPC connection limited to
+/// `--max-concurrent-streams`: a held watch occupies a stream, and further
+/// calls wait for one to free up.
+#[tokio::test]
+async fn max_concurrent_streams_makes_calls_wait() {
+    let fake = Fake::new();
+    let gw = fake.gateway(Limits {
+        max_concurrent_streams: 1,
+        ..Limits::default()
+    });
+    let watching = gw
+        .handle(post("/v3/watch", r#"{"create_request":{"key":"Zm9v"}}"#))
+        .await;
+    assert_eq!(watching.status(), 200);
+
+    let range = gw.handle(post("/v3/kv/range", r#"{"key":"Zm9v"}"#));
+    tokio::pin!(range);
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_millis(200), &mut range)
+            .await
+            .is_err(),
+        "the range must wait while the watch holds the only stream"
+    );
+    drop(watching);
+    let answered = tokio::time::timeout(std::time::Duration::from_secs(5), range)
+        .await
+        .expect("the range runs once the watch is gone");
+    assert_eq!(answered.status(), 200);
 }

@@ -2,7 +2,9 @@
 //! storeTxnWrite: every change of the request gets main revision
 //! `begin + 1` and the next sub revision; reads inside the request see its
 //! earlier changes. A request that fails is taken back completely (disk
-//! rows, index changes, live key count), so it consumes no revision.
+//! rows, index changes, live key count), so it consumes no revision. A
+//! request that succeeds hands the lease of every key it wrote to the
+//! batch's pending leases.
 
 use api::pb::etcdserverpb::{
     DeleteRangeRequest, DeleteRangeResponse, PutRequest, PutResponse, RangeRequest, RangeResponse,
@@ -18,6 +20,7 @@ use crate::core::Core;
 use crate::counters::{Tally, Unit};
 use crate::index::{IndexChange, KeySpan};
 use crate::key_index::OutOfOrder;
+use crate::lease::PendingLeases;
 use crate::range;
 use crate::revision::Revision;
 use crate::tables::Bytes;
@@ -41,6 +44,8 @@ pub(crate) struct BatchState {
     pub live_delta: i64,
     /// Rows removed by compactions.
     pub compacted_rows: u64,
+    /// Lease grants, revokes, checkpoints and attachments of the batch.
+    pub leases: PendingLeases,
 }
 
 /// One request in progress.
@@ -123,6 +128,7 @@ impl Apply<'_, '_> {
         match result {
             Ok(value) => {
                 if op.has_changes() {
+                    self.track_leases(&op.changes);
                     self.state.rev = op.write_rev();
                     self.state.events.extend(op.changes);
                 }
@@ -139,6 +145,22 @@ impl Apply<'_, '_> {
             Err(err) => {
                 self.core.poison(format!("a write failed: {err}"));
                 Err(err)
+            }
+        }
+    }
+
+    /// Attachment follows the newest version of a key: a put attaches the
+    /// key to the lease it carries (or to none), a delete detaches it.
+    fn track_leases(&mut self, changes: &[Event]) {
+        let shared = self.core.read_shared();
+        for ev in changes {
+            if let Some(kv) = &ev.kv {
+                let lease = if ev.r#type == EventType::Put as i32 {
+                    kv.lease
+                } else {
+                    0
+                };
+                self.state.leases.set_lease(&shared.leases, &kv.key, lease);
             }
         }
     }
@@ -168,6 +190,19 @@ impl Apply<'_, '_> {
             range::plan(&shared.index, req, op.view_rev(), self.state.compact_rev)?
         };
         range::execute(&*self.table, req, plan)
+    }
+
+    /// etcd's applier check on a put naming a lease: the lease must exist
+    /// (as the batch sees it); 0 names no lease.
+    pub fn require_lease(&self, lease: i64) -> Result<(), Error> {
+        if lease == 0 {
+            return Ok(());
+        }
+        let shared = self.core.read_shared();
+        match self.state.leases.record(&shared.leases, lease) {
+            Some(_) => Ok(()),
+            None => Err(api::Error::LeaseNotFound.into()),
+        }
     }
 
     /// The current version of one key as seen by the request so far.
@@ -249,6 +284,26 @@ impl Apply<'_, '_> {
             deleted: keys.len() as i64,
             prev_kvs,
         })
+    }
+
+    /// Deletes each of `keys` that exists, in the given order (etcd's lease
+    /// revoke: one single-key delete per attached key, in one txn); returns
+    /// how many existed.
+    pub fn delete_keys(&mut self, op: &mut Op, keys: &[Vec<u8>]) -> Result<i64, Error> {
+        let mut deleted = 0;
+        for key in keys {
+            let live = self
+                .core
+                .read_shared()
+                .index
+                .get(key, op.view_rev())
+                .is_some();
+            if live {
+                self.write_delete(op, key)?;
+                deleted += 1;
+            }
+        }
+        Ok(deleted)
     }
 
     fn write_put(

@@ -2,7 +2,10 @@
 //! requests (the apply loop groups raft entries into one batch). Requests
 //! in a batch see each other's effects; readers and watchers see none of
 //! them until `commit` publishes the batch. Dropping a batch without
-//! committing takes all of it back.
+//! committing takes all of it back. Lease requests live in the child
+//! module `lease_requests`.
+
+mod lease_requests;
 
 use std::sync::atomic::Ordering;
 
@@ -110,6 +113,9 @@ impl<'a> WriteBatch<'a> {
     pub fn put(&mut self, req: &PutRequest) -> Result<PutResponse, Error> {
         validate_put(req)?;
         self.run(|apply, op| {
+            // etcd checks the lease before opening its txn, so a put
+            // refused for it is not metered
+            apply.require_lease(req.lease)?;
             let mut unit = Unit::default();
             let result = apply.put(op, req, &mut unit);
             apply.state.tally.close(unit);
@@ -232,6 +238,7 @@ impl<'a> WriteBatch<'a> {
 
         let rev = self.state.rev;
         let compact_rev = self.state.compact_rev;
+        let leases = std::mem::take(&mut self.state.leases);
         match self.state.index_compaction {
             Some(at) => {
                 // see core.rs: no reader may pair the old compact revision
@@ -241,10 +248,13 @@ impl<'a> WriteBatch<'a> {
                 shared.current_rev = rev;
                 shared.compact_rev = compact_rev;
                 shared.index.compact(at);
+                shared.leases.publish(leases);
             }
             None => {
                 txn.commit().map_err(Error::storage)?;
-                self.core.write_shared().current_rev = rev;
+                let mut shared = self.core.write_shared();
+                shared.current_rev = rev;
+                shared.leases.publish(leases);
             }
         }
         self.published = true;

@@ -1,6 +1,6 @@
 //! The state a store shares between its handle, its write batches and its
-//! watch syncer: the database, the index and the published revisions, the
-//! write gate, health and counters.
+//! watch syncer: the database, the index, the leases and the published
+//! revisions, the write gate, health and counters.
 //!
 //! Visibility rule: `Shared::current_rev` is the newest revision readers may
 //! see. A write batch adds its revisions to the index and the database
@@ -20,6 +20,7 @@ use redb::Database;
 use crate::Error;
 use crate::counters::CounterCells;
 use crate::index::TreeIndex;
+use crate::lease::Leases;
 
 /// What readers see; changed only when a batch commits.
 #[derive(Debug)]
@@ -27,6 +28,8 @@ pub(crate) struct Shared {
     pub index: TreeIndex,
     pub current_rev: i64,
     pub compact_rev: i64,
+    /// Published with `current_rev`: attachments as of that revision.
+    pub leases: Leases,
 }
 
 /// Lets one write batch exist at a time, from its start until its changes

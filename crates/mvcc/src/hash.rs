@@ -1,6 +1,7 @@
 //! Consistency hashes for etcd's Maintenance.Hash and HashKV: CRC-32C
 //! (Castagnoli) over table contents, so members with the same applied
-//! history produce the same number.
+//! history produce the same number. Hash covers every table (leases and
+//! their checkpoints included); HashKV covers only the key space.
 
 use std::collections::HashSet;
 
@@ -10,12 +11,13 @@ use redb::{ReadableDatabase, ReadableTable};
 use crate::Error;
 use crate::core::Core;
 use crate::revision::Revision;
-use crate::tables::{CONSISTENT_INDEX, KV, META};
+use crate::tables::{CONSISTENT_INDEX, KV, LEASE, META};
 
 static CASTAGNOLI: Crc<u32> = Crc::<u32>::new(&CRC_32_ISCSI);
 
 /// Hash of the whole store like etcd's backend hash: each table's name,
-/// then its keys and values in order. The consistent index is left out (it
+/// then its keys and values in order, tables in name order (key, lease,
+/// meta) as bolt walks its buckets. The consistent index is left out (it
 /// differs between members that applied the same data), and so are
 /// revisions not yet published.
 pub(crate) fn hash(core: &Core) -> Result<u32, Error> {
@@ -35,6 +37,13 @@ pub(crate) fn hash(core: &Core) -> Result<u32, Error> {
         digest.update(k.value());
         digest.update(v.value());
     }
+    digest.update(b"lease");
+    let lease = txn.open_table(LEASE).map_err(Error::storage)?;
+    for entry in lease.iter().map_err(Error::storage)? {
+        let (k, v) = entry.map_err(Error::storage)?;
+        digest.update(k.value());
+        digest.update(v.value());
+    }
     digest.update(b"meta");
     let meta = txn.open_table(META).map_err(Error::storage)?;
     for entry in meta.iter().map_err(Error::storage)? {
@@ -47,9 +56,10 @@ pub(crate) fn hash(core: &Core) -> Result<u32, Error> {
     Ok(digest.finalize())
 }
 
-/// etcd's HashByRev: the key table up to `rev` (0 = current), counting
-/// revisions at or below the compact revision only if a compaction at `rev`
-/// would keep them. Returns (hash, compact revision, current revision).
+/// etcd's HashByRev: the key table (never the leases) up to `rev` (0 =
+/// current), counting revisions at or below the compact revision only if a
+/// compaction at `rev` would keep them. Returns (hash, compact revision,
+/// current revision).
 pub(crate) fn hash_kv(core: &Core, rev: i64) -> Result<(u32, i64, i64), Error> {
     let (cur_rev, compact_rev, at, keep, txn) = {
         let shared = core.read_shared();

@@ -1,15 +1,20 @@
 //! The mvcc crate is the storage layer under the etcd server's apply loop:
 //! etcd 3.4's multi-version key-value store on a redb file. It owns the
 //! revisioned key space (the `key` table of encoded revisions -> KeyValue),
-//! the in-memory key index with its generations, the `meta` table (raft
-//! consistent index, compaction revisions), etcd's Range/Put/DeleteRange/Txn/
-//! Compact semantics, hashes, and the watchable store with synced and
-//! unsynced watcher groups. It exposes [`Store`] (reads, [`WriteBatch`]es
-//! that group raft entries into one transaction, hashes, counters) and
-//! [`WatchStream`]. It speaks the `api` wire types and knows nothing of raft,
-//! leases, auth or the network: it never checks lease existence or
-//! permissions, never blocks a write on a watcher, and never starts empty
-//! from a file it cannot read.
+//! the in-memory key index with its generations, the durable leases (the
+//! `lease` table of etcd's `leasepb.Lease` records, and which live keys are
+//! attached to each), the `meta` table (raft consistent index, compaction
+//! revisions), etcd's Range/Put/DeleteRange/Txn/Compact semantics with the
+//! applier's lease checks, lease grant/revoke/checkpoint, hashes, and the
+//! watchable store with synced and unsynced watcher groups. It exposes
+//! [`Store`] (reads, lease lookups, [`WriteBatch`]es that group raft entries
+//! into one transaction, hashes, counters) and [`WatchStream`]. It speaks
+//! the `api` wire types and knows nothing of raft, time, auth or the
+//! network: lease TTLs count down in the server's lessor, which calls the
+//! batch to grant, revoke and checkpoint. It never checks permissions,
+//! never writes a lease apart from the key space it belongs with, never
+//! blocks a write on a watcher, and never starts empty from a file it
+//! cannot read.
 
 mod apply;
 mod batch;
@@ -19,6 +24,7 @@ mod error;
 mod hash;
 mod index;
 mod key_index;
+mod lease;
 mod range;
 mod read_txn;
 mod restore;
@@ -31,6 +37,7 @@ mod watch;
 pub use batch::WriteBatch;
 pub use counters::Counters;
 pub use error::Error;
+pub use lease::{LeaseRecord, LeaseRevoked};
 pub use revision::Revision;
 pub use store::{Store, StoreOptions};
 pub use watch::{WatchBatch, WatchStream};

@@ -1,9 +1,11 @@
 //! Opening the database file and rebuilding the in-memory state from it:
 //! the key index from the `key` table (in revision order, as etcd's restore
-//! does), the compact revision and the consistent index from `meta`. Any
-//! inconsistency is reported as corruption; a damaged file never turns into
-//! an empty store.
+//! does), the leases from the `lease` table with their attached keys taken
+//! from the newest KeyValue of each live key, the compact revision and the
+//! consistent index from `meta`. Any inconsistency is reported as
+//! corruption; a damaged file never turns into an empty store.
 
+use std::collections::{BTreeMap, HashMap};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 
@@ -14,9 +16,11 @@ use redb::{Database, ReadableDatabase, ReadableTable};
 use crate::Error;
 use crate::core::Shared;
 use crate::index::TreeIndex;
+use crate::lease::{LeaseRecord, Leases};
 use crate::revision::Revision;
 use crate::tables::{
-    CONSISTENT_INDEX, FINISHED_COMPACT, KV, META, decode_compact_rev, decode_index,
+    CONSISTENT_INDEX, FINISHED_COMPACT, KV, LEASE, META, decode_compact_rev, decode_index,
+    decode_lease_id,
 };
 
 /// The state found on disk.
@@ -27,7 +31,7 @@ pub(crate) struct Restored {
 }
 
 /// Opens (or creates) the file, verifying every page checksum, and makes
-/// sure both tables exist.
+/// sure every table exists.
 pub(crate) fn open_database(path: &Path, cache_bytes: usize) -> Result<Database, Error> {
     let context = |err: Error| match err {
         Error::Corrupt(reason) => Error::Corrupt(format!("{}: {reason}", path.display())),
@@ -44,6 +48,7 @@ pub(crate) fn open_database(path: &Path, cache_bytes: usize) -> Result<Database,
             .map_err(Error::storage)?;
         let txn = db.begin_write().map_err(Error::storage)?;
         txn.open_table(KV).map_err(Error::storage)?;
+        txn.open_table(LEASE).map_err(Error::storage)?;
         txn.open_table(META).map_err(Error::storage)?;
         txn.commit().map_err(Error::storage)?;
         Ok(db)
@@ -104,6 +109,7 @@ pub(crate) fn load(db: &Database) -> Result<Restored, Error> {
 
     let kv = txn.open_table(KV).map_err(Error::storage)?;
     let mut index = TreeIndex::default();
+    let mut lease_of = HashMap::new();
     let mut current_rev = 1;
     for entry in kv.iter().map_err(Error::storage)? {
         let (k, v) = entry.map_err(Error::storage)?;
@@ -128,18 +134,56 @@ pub(crate) fn load(db: &Database) -> Result<Restored, Error> {
                     e.last
                 ))
             })?;
+        // rows come in revision order: the last one of a key decides
+        if tombstone || value.lease == 0 {
+            lease_of.remove(&value.key);
+        } else {
+            lease_of.insert(value.key, value.lease);
+        }
         current_rev = rev.main;
     }
     // a compaction may have removed the newest revisions (tombstones)
     let current_rev = current_rev.max(compact_rev);
+    let leases = Leases::restored(load_leases(&txn)?, lease_of);
+    let orphans = leases.orphans();
+    if orphans > 0 {
+        // etcd logs such keys and keeps going; they stay readable with the
+        // lease they name and are deleted if that lease is granted and
+        // revoked
+        tracing::warn!(
+            keys = orphans,
+            "live keys name a lease that is not in the lease table"
+        );
+    }
     Ok(Restored {
         shared: Shared {
             index,
             current_rev,
             compact_rev,
+            leases,
         },
         consistent_index,
     })
+}
+
+/// The `lease` table; a row that no grant or checkpoint writes is damage.
+fn load_leases(txn: &redb::ReadTransaction) -> Result<BTreeMap<i64, LeaseRecord>, Error> {
+    let table = txn.open_table(LEASE).map_err(Error::storage)?;
+    let mut records = BTreeMap::new();
+    for entry in table.iter().map_err(Error::storage)? {
+        let (k, v) = entry.map_err(Error::storage)?;
+        let id = decode_lease_id(k.value())?;
+        let record = LeaseRecord::decode(v.value())
+            .map_err(|e| Error::Corrupt(format!("undecodable lease {id}: {e}")))?;
+        if id == 0 || record.id != id {
+            return Err(Error::Corrupt(format!(
+                "lease row {id} holds lease {}",
+                record.id
+            )));
+        }
+        records.insert(id, record);
+    }
+    Ok(records)
 }
 
 #[cfg(test)]
@@ -163,6 +207,15 @@ mod tests {
         rows: &[(Revision, bool, KeyValue)],
         compact: Option<i64>,
     ) -> Result<Restored, Error> {
+        load_with_leases(rows, compact, &[])
+    }
+
+    /// Like `load_rows`, with raw `lease` table rows.
+    fn load_with_leases(
+        rows: &[(Revision, bool, KeyValue)],
+        compact: Option<i64>,
+        leases: &[(Vec<u8>, Vec<u8>)],
+    ) -> Result<Restored, Error> {
         let dir = tempfile::tempdir().unwrap();
         let db = open_database(&dir.path().join("db"), 1 << 20).unwrap();
         let txn = db.begin_write().unwrap();
@@ -174,6 +227,10 @@ mod tests {
                     value.encode_to_vec().as_slice(),
                 )
                 .unwrap();
+            }
+            let mut lease = txn.open_table(LEASE).unwrap();
+            for (id, record) in leases {
+                lease.insert(id.as_slice(), record.as_slice()).unwrap();
             }
             let mut meta = txn.open_table(META).unwrap();
             if let Some(rev) = compact {
@@ -235,5 +292,80 @@ mod tests {
         assert!(reason.contains("version"), "{reason}");
         let reason = corrupt(load_rows(&[(at, false, live(b"a", 2, 0))], None));
         assert!(reason.contains("version 0"), "{reason}");
+    }
+
+    fn leased(key: &[u8], create_revision: i64, version: i64, lease: i64) -> KeyValue {
+        KeyValue {
+            lease,
+            ..live(key, create_revision, version)
+        }
+    }
+
+    fn lease_row(id: i64, ttl: i64) -> (Vec<u8>, Vec<u8>) {
+        let record = LeaseRecord {
+            id,
+            ttl,
+            remaining_ttl: 0,
+        };
+        (id.to_be_bytes().to_vec(), record.encode_to_vec())
+    }
+
+    #[test]
+    fn leases_attach_to_the_newest_version_of_live_keys() {
+        let restored = load_with_leases(
+            &[
+                // a: leased, then re-put without a lease
+                (Revision::new(2, 0), false, leased(b"a", 2, 1, 7)),
+                (Revision::new(3, 0), false, live(b"a", 2, 2)),
+                // b: leased, then deleted
+                (Revision::new(4, 0), false, leased(b"b", 4, 1, 7)),
+                (
+                    Revision::new(5, 0),
+                    true,
+                    KeyValue {
+                        key: b"b".to_vec(),
+                        ..KeyValue::default()
+                    },
+                ),
+                // c and d: leased and alive, d moved from 7 to 9
+                (Revision::new(6, 0), false, leased(b"c", 6, 1, 7)),
+                (Revision::new(6, 1), false, leased(b"d", 6, 1, 7)),
+                (Revision::new(7, 0), false, leased(b"d", 6, 2, 9)),
+            ],
+            None,
+            &[lease_row(9, 60), lease_row(7, 5)],
+        )
+        .unwrap();
+        let leases = &restored.shared.leases;
+        assert_eq!(leases.keys(7), vec![b"c".to_vec()]);
+        assert_eq!(leases.keys(9), vec![b"d".to_vec()]);
+        assert_eq!(leases.lease_of(b"a"), 0);
+        assert_eq!(leases.lease_of(b"b"), 0);
+        let ids: Vec<(i64, i64)> = leases.records().iter().map(|r| (r.id, r.ttl)).collect();
+        assert_eq!(ids, vec![(7, 5), (9, 60)]);
+        assert_eq!(leases.orphans(), 0);
+    }
+
+    #[test]
+    fn damaged_lease_rows_are_corrupt() {
+        let short = (vec![0, 1], lease_row(1, 5).1);
+        assert!(corrupt(load_with_leases(&[], None, &[short])).contains("lease id has 2 bytes"));
+        let garbage = (lease_row(1, 5).0, vec![0xff, 0xff, 0xff]);
+        assert!(corrupt(load_with_leases(&[], None, &[garbage])).contains("undecodable lease 1"));
+        let mismatched = (lease_row(1, 5).0, lease_row(2, 5).1);
+        assert!(corrupt(load_with_leases(&[], None, &[mismatched])).contains("holds lease 2"));
+        assert!(corrupt(load_with_leases(&[], None, &[lease_row(0, 5)])).contains("row 0"));
+    }
+
+    #[test]
+    fn keys_naming_a_missing_lease_load_as_orphans() {
+        let restored = load_with_leases(
+            &[(Revision::new(2, 0), false, leased(b"a", 2, 1, 42))],
+            None,
+            &[],
+        )
+        .unwrap();
+        assert_eq!(restored.shared.leases.orphans(), 1);
+        assert_eq!(restored.shared.leases.keys(42), vec![b"a".to_vec()]);
     }
 }

@@ -1,5 +1,5 @@
-//! The store handle: opening, reads, hashes, sizes, counters, and the entry
-//! points to write batches and watch streams.
+//! The store handle: opening, reads (key space and leases), hashes, sizes,
+//! counters, and the entry points to write batches and watch streams.
 
 use std::path::Path;
 use std::sync::atomic::Ordering;
@@ -14,7 +14,7 @@ use crate::Error;
 use crate::batch::WriteBatch;
 use crate::core::Core;
 use crate::counters::Counters;
-use crate::index::KeySpan;
+use crate::lease::LeaseRecord;
 use crate::range;
 use crate::restore;
 use crate::tables::KV;
@@ -153,15 +153,16 @@ impl Store {
         WriteBatch::begin(&self.core, &self.hub)
     }
 
-    /// etcd's Maintenance.Hash: CRC-32C of the stored data except the
-    /// consistent index.
+    /// etcd's Maintenance.Hash: CRC-32C of the stored data (key, lease and
+    /// meta tables) except the consistent index.
     pub fn hash(&self) -> Result<u32, Error> {
         self.core.check()?;
         crate::hash::hash(&self.core)
     }
 
     /// etcd's HashKV at `rev` (0 = current): (hash, compact revision,
-    /// current revision). Compacted when `rev` <= the compact revision,
+    /// current revision), over the key table only, as etcd's covers only
+    /// its key bucket. Compacted when `rev` <= the compact revision,
     /// FutureRev beyond the current one.
     pub fn hash_kv(&self, rev: i64) -> Result<(u32, i64, i64), Error> {
         self.core.check()?;
@@ -190,26 +191,22 @@ impl Store {
         }
     }
 
-    /// Live keys that carry a lease, with the lease id, for re-attaching
-    /// leases after a restart.
-    pub fn leased_keys(&self) -> Result<Vec<(Vec<u8>, i64)>, Error> {
+    /// Every lease, by id, as of the current revision (for the server's
+    /// lessor to rebuild its timers after a restart).
+    pub fn leases(&self) -> Result<Vec<LeaseRecord>, Error> {
         self.core.check()?;
-        let (revs, txn) = {
-            let shared = self.core.read_shared();
-            let revs = shared
-                .index
-                .revisions(KeySpan::Range(&[], None), shared.current_rev);
-            (revs, self.core.db.begin_read().map_err(Error::storage)?)
-        };
-        let table = txn.open_table(KV).map_err(Error::storage)?;
-        let mut out = Vec::new();
-        for rev in revs {
-            let kv = range::read_kv(&table, rev)?;
-            if kv.lease != 0 {
-                out.push((kv.key, kv.lease));
-            }
-        }
-        Ok(out)
+        Ok(self.core.read_shared().leases.records())
+    }
+
+    /// One lease as of the current revision.
+    pub fn lease(&self, id: i64) -> Option<LeaseRecord> {
+        self.core.read_shared().leases.record(id)
+    }
+
+    /// The keys attached to lease `id` at the current revision (live keys
+    /// whose newest version names it), in key order.
+    pub fn lease_keys(&self, id: i64) -> Vec<Vec<u8>> {
+        self.core.read_shared().leases.keys(id)
     }
 
     /// A new stream of watchers.

@@ -1,7 +1,8 @@
 //! The layout of the database file, named like etcd's bolt buckets: `key`
 //! maps an encoded revision to the prost-encoded `mvccpb::KeyValue` written
-//! at that revision; `meta` holds the raft index the data corresponds to and
-//! the compaction revisions.
+//! at that revision; `lease` maps a lease id (8 bytes big-endian, etcd's
+//! int64ToBytes) to the prost-encoded [`crate::LeaseRecord`]; `meta` holds
+//! the raft index the data corresponds to and the compaction revisions.
 
 use redb::TableDefinition;
 
@@ -11,6 +12,7 @@ use crate::revision::{REVISION_BYTES_LEN, Revision};
 pub(crate) type Bytes = &'static [u8];
 
 pub(crate) const KV: TableDefinition<Bytes, Bytes> = TableDefinition::new("key");
+pub(crate) const LEASE: TableDefinition<Bytes, Bytes> = TableDefinition::new("lease");
 pub(crate) const META: TableDefinition<Bytes, Bytes> = TableDefinition::new("meta");
 
 /// Raft index of the last entry applied; 8 bytes big-endian.
@@ -29,6 +31,17 @@ pub(crate) fn decode_index(bytes: &[u8]) -> Result<u64, Error> {
         Error::Corrupt(format!("consistent index has {} bytes, not 8", bytes.len()))
     })?;
     Ok(u64::from_be_bytes(raw))
+}
+
+pub(crate) fn encode_lease_id(id: i64) -> [u8; 8] {
+    id.to_be_bytes()
+}
+
+pub(crate) fn decode_lease_id(bytes: &[u8]) -> Result<i64, Error> {
+    let raw: [u8; 8] = bytes
+        .try_into()
+        .map_err(|_| Error::Corrupt(format!("lease id has {} bytes, not 8", bytes.len())))?;
+    Ok(i64::from_be_bytes(raw))
 }
 
 pub(crate) fn encode_compact_rev(rev: i64) -> [u8; REVISION_BYTES_LEN] {
@@ -53,6 +66,12 @@ mod tests {
     fn meta_values_round_trip() {
         assert_eq!(decode_index(&encode_index(42)).unwrap(), 42);
         assert!(decode_index(b"1234").is_err());
+        assert_eq!(
+            encode_lease_id(-2),
+            [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe]
+        );
+        assert_eq!(decode_lease_id(&encode_lease_id(-2)).unwrap(), -2);
+        assert!(decode_lease_id(b"123456789").is_err());
         assert_eq!(decode_compact_rev(&encode_compact_rev(17)).unwrap(), 17);
         assert!(decode_compact_rev(&Revision::new(3, 0).to_key(true)).is_err());
     }

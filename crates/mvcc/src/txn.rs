@@ -2,11 +2,12 @@
 //! and of every nested txn on the chosen path are evaluated against the
 //! state before the txn (giving the "path" of success/failure choices, in
 //! pre-order); then the chosen requests are checked (ignore_value/lease
-//! puts need an existing key, ranges a readable revision); only then are
-//! the requests applied in order, all under one revision. etcd would panic
-//! on a check that passes before the txn but fails while applying it (an
-//! ignore_value put after a delete of the same key); here the txn is taken
-//! back and refused with the same error.
+//! puts need an existing key, a put naming a lease needs that lease, ranges
+//! a readable revision); requests on branches not taken are never checked,
+//! as in etcd. Only then are the requests applied in order, all under one
+//! revision. etcd would panic on a check that passes before the txn but
+//! fails while applying it (an ignore_value put after a delete of the same
+//! key); here the txn is taken back and refused with the same error.
 
 use std::cmp::Ordering;
 
@@ -69,12 +70,14 @@ impl Apply<'_, '_> {
         if !is_read_only(req) {
             let mut cursor = 0;
             visit_chosen(req, &path, &mut cursor, &mut |request| match request {
-                Request::RequestPut(put) if put.ignore_value || put.ignore_lease => {
-                    unit.ranges += 1;
-                    match self.get(op, &put.key)? {
-                        Some(_) => Ok(()),
-                        None => Err(api::Error::KeyNotFound.into()),
+                Request::RequestPut(put) => {
+                    if put.ignore_value || put.ignore_lease {
+                        unit.ranges += 1;
+                        if self.get(op, &put.key)?.is_none() {
+                            return Err(api::Error::KeyNotFound.into());
+                        }
                     }
+                    self.require_lease(put.lease)
                 }
                 _ => Ok(()),
             })?;

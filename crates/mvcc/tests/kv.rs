@@ -268,6 +268,7 @@ fn range_revision_errors() {
 fn put_semantics() {
     let t = TestStore::new();
     let mut b = t.store.write_batch().unwrap();
+    b.lease_grant(7, 60).unwrap();
     let first = b
         .put(&PutRequest {
             lease: 7,
@@ -306,6 +307,8 @@ fn put_semantics() {
 fn put_ignore_value_and_lease() {
     let t = TestStore::new();
     let mut b = t.store.write_batch().unwrap();
+    b.lease_grant(5, 60).unwrap();
+    b.lease_grant(9, 60).unwrap();
     b.put(&PutRequest {
         lease: 5,
         ..put("k", "keep")

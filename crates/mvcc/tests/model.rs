@@ -1,26 +1,39 @@
 //! The store against a naive model that keeps the full key space after
-//! every revision, over random sequences of puts, deletes, txns,
-//! compactions, reads at random revisions, committed and dropped batches
-//! and reopens.
+//! every revision and the leases, over random sequences of puts (with,
+//! without or keeping a lease), deletes, txns, lease grants, revokes and
+//! checkpoints, compactions, reads at random revisions, committed and
+//! dropped batches and reopens. Lease attachment is checked against the
+//! keys whose newest version names the lease.
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 
 use api::pb::etcdserverpb::compare::{CompareResult, CompareTarget, TargetUnion};
 use api::pb::etcdserverpb::response_op::Response;
 use api::pb::etcdserverpb::{CompactionRequest, RangeRequest, TxnRequest};
 use api::pb::mvccpb::KeyValue;
 use common::*;
-use mvcc::{Error, Store, StoreOptions, WriteBatch};
+use mvcc::{Error, LeaseRecord, Store, StoreOptions, WriteBatch};
 use proptest::prelude::*;
 
 const KEYS: [&str; 5] = ["a", "b", "c", "d", "e"];
+/// Lease ids the steps pick from; a negative one checks the order by id.
+const LEASES: [i64; 3] = [7, 300, -2];
+
+#[derive(Debug, Clone, Copy)]
+enum Lease {
+    None,
+    Id(usize),
+    /// ignore_lease: keep the key's current lease
+    Keep,
+}
 
 #[derive(Debug, Clone)]
 enum Write {
-    Put(usize, u8),
+    Put(usize, u8, Lease),
     Delete(usize, usize),
 }
 
@@ -30,6 +43,9 @@ enum Step {
     /// if version(key) == v then success else failure
     Txn(usize, i64, Vec<Write>, Vec<Write>),
     Compact(i64),
+    Grant(usize, i64),
+    Revoke(usize),
+    Checkpoint(usize, i64),
     /// read through the store (committed state) or the batch
     Read {
         from: usize,
@@ -42,9 +58,17 @@ enum Step {
     Reopen,
 }
 
+fn lease() -> impl Strategy<Value = Lease> {
+    prop_oneof![
+        3 => Just(Lease::None),
+        3 => (0..LEASES.len()).prop_map(Lease::Id),
+        1 => Just(Lease::Keep),
+    ]
+}
+
 fn write() -> impl Strategy<Value = Write> {
     prop_oneof![
-        3 => (0..KEYS.len(), any::<u8>()).prop_map(|(k, v)| Write::Put(k, v)),
+        3 => (0..KEYS.len(), any::<u8>(), lease()).prop_map(|(k, v, l)| Write::Put(k, v, l)),
         1 => (0..KEYS.len(), 0..=KEYS.len()).prop_map(|(k, e)| Write::Delete(k, e)),
     ]
 }
@@ -55,6 +79,9 @@ fn step() -> impl Strategy<Value = Step> {
         2 => (0..KEYS.len(), 0..3i64, prop::collection::vec(write(), 0..4), prop::collection::vec(write(), 0..3))
             .prop_map(|(k, v, s, f)| Step::Txn(k, v, s, f)),
         1 => (-2..40i64).prop_map(Step::Compact),
+        2 => (0..LEASES.len(), 1..100i64).prop_map(|(l, ttl)| Step::Grant(l, ttl)),
+        1 => (0..LEASES.len()).prop_map(Step::Revoke),
+        1 => (0..LEASES.len(), 0..100i64).prop_map(|(l, left)| Step::Checkpoint(l, left)),
         4 => (0..KEYS.len(), 0..=KEYS.len(), -1..40i64, any::<bool>())
             .prop_map(|(from, to, rev, in_batch)| Step::Read { from, to, rev, in_batch }),
         2 => any::<bool>().prop_map(Step::Commit),
@@ -63,11 +90,13 @@ fn step() -> impl Strategy<Value = Step> {
     ]
 }
 
-/// Key space after each revision: `states[r]` is the store at revision r.
+/// Key space after each revision (`states[r]` is the store at revision r)
+/// and the leases now.
 #[derive(Debug, Clone)]
 struct Model {
     states: Vec<BTreeMap<String, KeyValue>>,
     compact: i64,
+    leases: BTreeMap<i64, LeaseRecord>,
 }
 
 impl Model {
@@ -76,6 +105,7 @@ impl Model {
         Model {
             states: vec![BTreeMap::new(), BTreeMap::new()],
             compact: -1,
+            leases: BTreeMap::new(),
         }
     }
 
@@ -83,18 +113,48 @@ impl Model {
         self.states.len() as i64 - 1
     }
 
-    /// Applies writes as one request at the next revision.
-    fn apply(&mut self, writes: &[Write]) {
+    fn latest(&self) -> &BTreeMap<String, KeyValue> {
+        self.states.last().unwrap()
+    }
+
+    /// The applier's checks before a request (etcd's checkRequestPut, in
+    /// request order): a kept lease needs the key, a named lease must
+    /// exist.
+    fn check(&self, writes: &[Write]) -> Result<(), api::Error> {
+        for w in writes {
+            match w {
+                Write::Put(k, _, Lease::Keep) if !self.latest().contains_key(KEYS[*k]) => {
+                    return Err(api::Error::KeyNotFound);
+                }
+                Write::Put(_, _, Lease::Id(l)) if !self.leases.contains_key(&LEASES[*l]) => {
+                    return Err(api::Error::LeaseNotFound);
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks, then applies writes as one request at the next revision;
+    /// a refused request changes nothing.
+    fn apply(&mut self, writes: &[Write]) -> Result<(), api::Error> {
+        self.check(writes)?;
         let rev = self.current() + 1;
-        let mut state = self.states.last().unwrap().clone();
+        let mut state = self.latest().clone();
         let mut changed = false;
         for w in writes {
             match w {
-                Write::Put(k, v) => {
+                Write::Put(k, v, lease) => {
                     let key = KEYS[*k].to_string();
-                    let (create, version) = state
-                        .get(&key)
-                        .map_or((rev, 1), |kv| (kv.create_revision, kv.version + 1));
+                    let prior = state.get(&key);
+                    let lease = match lease {
+                        Lease::None => 0,
+                        Lease::Id(l) => LEASES[*l],
+                        // a delete earlier in the same txn: refused whole
+                        Lease::Keep => prior.ok_or(api::Error::KeyNotFound)?.lease,
+                    };
+                    let (create, version) =
+                        prior.map_or((rev, 1), |kv| (kv.create_revision, kv.version + 1));
                     state.insert(
                         key.clone(),
                         KeyValue {
@@ -103,7 +163,7 @@ impl Model {
                             mod_revision: rev,
                             version,
                             value: vec![*v],
-                            lease: 0,
+                            lease,
                         },
                     );
                     changed = true;
@@ -124,6 +184,28 @@ impl Model {
         if changed {
             self.states.push(state);
         }
+        Ok(())
+    }
+
+    /// etcd's revoke: the keys carrying the lease go in one revision (none
+    /// if there are no such keys), then the lease. Returns the count.
+    fn revoke(&mut self, id: i64) -> Result<i64, api::Error> {
+        self.leases.remove(&id).ok_or(api::Error::LeaseNotFound)?;
+        let mut state = self.latest().clone();
+        state.retain(|_, kv| kv.lease != id);
+        let deleted = (self.latest().len() - state.len()) as i64;
+        if deleted > 0 {
+            self.states.push(state);
+        }
+        Ok(deleted)
+    }
+
+    fn attached(&self, id: i64) -> Vec<Vec<u8>> {
+        self.latest()
+            .values()
+            .filter(|kv| kv.lease == id)
+            .map(|kv| kv.key.clone())
+            .collect()
     }
 
     fn read(&self, from: usize, to: usize, rev: i64) -> Result<Vec<KeyValue>, api::Error> {
@@ -142,7 +224,7 @@ impl Model {
     }
 
     fn live_keys(&self) -> u64 {
-        self.states.last().unwrap().len() as u64
+        self.latest().len() as u64
     }
 }
 
@@ -170,21 +252,28 @@ fn to_requests(writes: &[Write]) -> Vec<api::pb::etcdserverpb::RequestOp> {
     writes
         .iter()
         .map(|w| match w {
-            Write::Put(k, v) => {
-                let mut op = op_put(KEYS[*k], "");
-                if let Some(api::pb::etcdserverpb::request_op::Request::RequestPut(p)) =
-                    &mut op.request
-                {
-                    p.value = vec![*v];
-                }
-                op
-            }
+            Write::Put(k, v, lease) => api::pb::etcdserverpb::RequestOp {
+                request: Some(api::pb::etcdserverpb::request_op::Request::RequestPut(
+                    put_request(*k, *v, *lease),
+                )),
+            },
             Write::Delete(k, e) => {
                 let (key, end) = span(*k, *e);
                 op_delete(&key, &end)
             }
         })
         .collect()
+}
+
+fn put_request(k: usize, v: u8, lease: Lease) -> api::pb::etcdserverpb::PutRequest {
+    let mut req = put(KEYS[k], "");
+    req.value = vec![v];
+    match lease {
+        Lease::None => {}
+        Lease::Id(l) => req.lease = LEASES[l],
+        Lease::Keep => req.ignore_lease = true,
+    }
+    req
 }
 
 fn api_of(e: Error) -> api::Error {
@@ -198,6 +287,14 @@ fn check_committed(store: &Store, model: &Model) {
     assert_eq!(store.current_revision(), model.current());
     assert_eq!(store.compact_revision(), model.compact);
     assert_eq!(store.counters().keys_total, model.live_keys());
+    assert_eq!(
+        store.leases().unwrap(),
+        model.leases.values().copied().collect::<Vec<_>>()
+    );
+    for id in LEASES {
+        assert_eq!(store.lease(id).as_ref(), model.leases.get(&id));
+        assert_eq!(store.lease_keys(id), model.attached(id), "lease {id}");
+    }
     for rev in model.compact.max(1)..=model.current() {
         let got = store
             .range(&RangeRequest {
@@ -269,18 +366,22 @@ fn apply_step(
     pending: &mut Model,
 ) {
     match step {
-        Step::Write(Write::Put(k, v)) => {
-            let mut req = put(KEYS[k], "");
-            req.value = vec![v];
-            let resp = b.put(&req).unwrap();
-            pending.apply(&[Write::Put(k, v)]);
-            assert_eq!(resp.header.unwrap().revision, pending.current());
+        Step::Write(Write::Put(k, v, lease)) => {
+            let got = b.put(&put_request(k, v, lease));
+            match (got, pending.apply(&[Write::Put(k, v, lease)])) {
+                (Ok(resp), Ok(())) => {
+                    assert_eq!(resp.header.unwrap().revision, pending.current());
+                }
+                (Err(e), Err(want)) => assert_eq!(api_of(e), want),
+                (got, want) => panic!("store {got:?}, model {want:?}"),
+            }
+            assert_eq!(b.revision(), pending.current());
         }
         Step::Write(Write::Delete(k, e)) => {
             let (key, end) = span(k, e);
             let before = pending.current();
             let resp = b.delete_range(&delete(&key, &end)).unwrap();
-            pending.apply(&[Write::Delete(k, e)]);
+            pending.apply(&[Write::Delete(k, e)]).unwrap();
             assert_eq!(resp.header.unwrap().revision, pending.current());
             assert_eq!(resp.deleted > 0, pending.current() > before);
         }
@@ -295,15 +396,18 @@ fn apply_step(
                 success: to_requests(&success),
                 failure: to_requests(&failure),
             };
-            let version = pending
-                .states
-                .last()
-                .unwrap()
-                .get(KEYS[k])
-                .map_or(0, |kv| kv.version);
-            let resp = b.txn(&req).unwrap();
+            let version = pending.latest().get(KEYS[k]).map_or(0, |kv| kv.version);
+            let taken = if version == v { &success } else { &failure };
+            let resp = match (b.txn(&req), pending.apply(taken)) {
+                (Ok(resp), Ok(())) => resp,
+                (Err(e), Err(want)) => {
+                    assert_eq!(api_of(e), want);
+                    assert_eq!(b.revision(), pending.current());
+                    return;
+                }
+                (got, want) => panic!("store {got:?}, model {want:?}"),
+            };
             assert_eq!(resp.succeeded, version == v);
-            pending.apply(if resp.succeeded { &success } else { &failure });
             assert_eq!(resp.header.unwrap().revision, pending.current());
             for r in &resp.responses {
                 assert!(matches!(
@@ -325,6 +429,45 @@ fn apply_step(
                 result.unwrap();
                 pending.compact = rev;
             }
+        }
+        Step::Grant(l, ttl) => {
+            let id = LEASES[l];
+            let got = b.lease_grant(id, ttl);
+            match pending.leases.entry(id) {
+                Entry::Occupied(_) => {
+                    assert_eq!(api_of(got.unwrap_err()), api::Error::LeaseExist);
+                }
+                Entry::Vacant(slot) => {
+                    got.unwrap();
+                    slot.insert(LeaseRecord {
+                        id,
+                        ttl,
+                        remaining_ttl: 0,
+                    });
+                }
+            }
+            assert_eq!(b.lease(id).as_ref(), pending.leases.get(&id));
+        }
+        Step::Revoke(l) => {
+            let id = LEASES[l];
+            match (b.lease_revoke(id), pending.revoke(id)) {
+                (Ok(got), Ok(deleted)) => {
+                    assert_eq!(got.deleted, deleted);
+                    assert_eq!(got.revision, pending.current());
+                }
+                (Err(e), Err(want)) => assert_eq!(api_of(e), want),
+                (got, want) => panic!("store {got:?}, model {want:?}"),
+            }
+            assert_eq!(b.revision(), pending.current());
+            assert_eq!(b.lease(id), None);
+        }
+        Step::Checkpoint(l, left) => {
+            let id = LEASES[l];
+            b.lease_checkpoint(id, left).unwrap();
+            if let Some(record) = pending.leases.get_mut(&id) {
+                record.remaining_ttl = left;
+            }
+            assert_eq!(b.lease(id).as_ref(), pending.leases.get(&id));
         }
         Step::Read {
             from,

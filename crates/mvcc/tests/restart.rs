@@ -50,6 +50,7 @@ fn reopen_restores_everything() {
         apply(&store, 1, 20, false);
         let mut b = store.write_batch().unwrap();
         b.delete_range(&delete("key3", "")).unwrap();
+        b.lease_grant(42, 60).unwrap();
         b.put(&PutRequest {
             lease: 42,
             ..put("leased", "x")
@@ -68,7 +69,7 @@ fn reopen_restores_everything() {
 
     let store = open(&path).unwrap();
     assert_eq!(snapshot(&store), before);
-    assert_eq!(store.leased_keys().unwrap(), vec![(b"leased".to_vec(), 42)]);
+    assert_eq!(store.lease_keys(42), vec![b"leased".to_vec()]);
     assert_eq!(store.counters().keys_total, 7);
     // history above the compact revision is still there, below it is not
     assert_eq!(

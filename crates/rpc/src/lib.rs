@@ -8,8 +8,10 @@
 
 mod check;
 mod cluster;
+mod election;
 mod header;
 mod kv;
+mod lease;
 mod maintenance;
 pub mod metrics;
 pub mod status;
@@ -19,10 +21,12 @@ use std::future::Future;
 use std::sync::Arc;
 
 use api::pb::etcdserverpb::{
-    cluster_server::ClusterServer, kv_server::KvServer, maintenance_server::MaintenanceServer,
-    watch_server::WatchServer,
+    cluster_server::ClusterServer, kv_server::KvServer, lease_server::LeaseServer,
+    maintenance_server::MaintenanceServer, watch_server::WatchServer,
 };
-use api::{Cluster, Error, HeaderSource, Kv, Maintenance, Watch};
+use api::pb::v3electionpb::election_server::ElectionServer;
+use api::pb::v3lockpb::lock_server::LockServer;
+use api::{Cluster, Election, Error, HeaderSource, Kv, Lease, Lock, Maintenance, Watch};
 
 pub use metrics::GrpcMetrics;
 pub use status::{code_of, to_status};
@@ -32,8 +36,11 @@ pub use status::{code_of, to_status};
 pub struct Backend {
     pub kv: Arc<dyn Kv>,
     pub watch: Arc<dyn Watch>,
+    pub lease: Arc<dyn Lease>,
     pub maintenance: Arc<dyn Maintenance>,
     pub cluster: Arc<dyn Cluster>,
+    pub election: Arc<dyn Election>,
+    pub lock: Arc<dyn Lock>,
 }
 
 /// Request limits enforced at this layer.
@@ -62,23 +69,36 @@ const GRPC_OVERHEAD_BYTES: usize = 512 * 1024;
 /// `backend` with etcd's request checks in front and response headers
 /// filled from `header`: what every front end (gRPC, the gateway) serves.
 pub fn front(backend: Backend, header: Arc<dyn HeaderSource>, limits: Limits) -> Backend {
+    let h = || Arc::clone(&header);
     Backend {
         kv: Arc::new(kv::CheckedKv {
             inner: backend.kv,
-            header: Arc::clone(&header),
+            header: h(),
             max_txn_ops: limits.max_txn_ops,
         }),
         watch: Arc::new(watch::CheckedWatch {
             inner: backend.watch,
-            header: Arc::clone(&header),
+            header: h(),
+        }),
+        lease: Arc::new(lease::CheckedLease {
+            inner: backend.lease,
+            header: h(),
         }),
         maintenance: Arc::new(maintenance::CheckedMaintenance {
             inner: backend.maintenance,
-            header: Arc::clone(&header),
+            header: h(),
         }),
         cluster: Arc::new(cluster::CheckedCluster {
             inner: backend.cluster,
-            header,
+            header: h(),
+        }),
+        election: Arc::new(election::CheckedElection {
+            inner: backend.election,
+            header: h(),
+        }),
+        lock: Arc::new(election::CheckedLock {
+            inner: backend.lock,
+            header: h(),
         }),
     }
 }
@@ -86,26 +106,42 @@ pub fn front(backend: Backend, header: Arc<dyn HeaderSource>, limits: Limits) ->
 /// The tonic routes serving `front` (see [`front`]).
 pub fn routes(front: &Backend, limits: Limits, metrics: &GrpcMetrics) -> tonic::service::Routes {
     let max = limits.max_request_bytes + GRPC_OVERHEAD_BYTES;
+    let m = || metrics.clone();
     let kv = kv::GrpcKv {
         kv: Arc::clone(&front.kv),
-        metrics: metrics.clone(),
+        metrics: m(),
     };
     let watch = watch::GrpcWatch {
         watch: Arc::clone(&front.watch),
-        metrics: metrics.clone(),
+        metrics: m(),
+    };
+    let lease = lease::GrpcLease {
+        lease: Arc::clone(&front.lease),
+        metrics: m(),
     };
     let maintenance = maintenance::GrpcMaintenance {
         maintenance: Arc::clone(&front.maintenance),
-        metrics: metrics.clone(),
+        metrics: m(),
     };
     let cluster = cluster::GrpcCluster {
         cluster: Arc::clone(&front.cluster),
-        metrics: metrics.clone(),
+        metrics: m(),
+    };
+    let election = election::GrpcElection {
+        election: Arc::clone(&front.election),
+        metrics: m(),
+    };
+    let lock = election::GrpcLock {
+        lock: Arc::clone(&front.lock),
+        metrics: m(),
     };
     tonic::service::Routes::new(KvServer::new(kv).max_decoding_message_size(max))
         .add_service(WatchServer::new(watch).max_decoding_message_size(max))
+        .add_service(LeaseServer::new(lease).max_decoding_message_size(max))
         .add_service(MaintenanceServer::new(maintenance).max_decoding_message_size(max))
         .add_service(ClusterServer::new(cluster).max_decoding_message_size(max))
+        .add_service(ElectionServer::new(election).max_decoding_message_size(max))
+        .add_service(LockServer::new(lock).max_decoding_message_size(max))
 }
 
 /// Runs one unary call: counts it and maps its error to etcd's status.

@@ -66,6 +66,9 @@ pub struct Flags {
     /// Maximum number of operations permitted in a transaction.
     #[arg(long, env = "ETCD_MAX_TXN_OPS", default_value_t = 128)]
     pub max_txn_ops: usize,
+    /// Maximum concurrent streams that each client can open at a time.
+    #[arg(long, env = "ETCD_MAX_CONCURRENT_STREAMS", default_value_t = u32::MAX)]
+    pub max_concurrent_streams: u32,
     /// Maximum client request size in bytes the server will accept.
     #[arg(long, env = "ETCD_MAX_REQUEST_BYTES", default_value_t = 1_572_864)]
     pub max_request_bytes: usize,
@@ -157,6 +160,10 @@ pub struct Flags {
     #[arg(long, env = "ETCD_METRICS", default_value = "basic", value_parser = ["basic", "extensive"])]
     pub metrics: String,
 
+    /// Duration of periodic watch progress notifications.
+    #[arg(long, env = "ETCD_EXPERIMENTAL_WATCH_PROGRESS_NOTIFY_INTERVAL", default_value = "10m", value_parser = go_duration)]
+    pub experimental_watch_progress_notify_interval: Duration,
+
     // Checks that a single member performs trivially.
     /// Check data corruption between members before serving client requests.
     #[arg(long, env = "ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
@@ -206,12 +213,10 @@ const UNSUPPORTED: &[&str] = &[
     "experimental-enable-lease-checkpoint",
     "experimental-enable-lease-checkpoint-persist",
     "experimental-compaction-batch-limit",
-    "experimental-watch-progress-notify-interval",
     "experimental-warning-apply-duration",
     "experimental-enable-v2v3",
     "unsafe-no-fsync",
     "force-new-cluster",
-    "max-concurrent-streams",
     "host-whitelist",
 ];
 
@@ -316,6 +321,15 @@ impl Flags {
     }
 }
 
+/// A duration written as Go writes them (`10m`, `1.5s`, `100ms`).
+fn go_duration(s: &str) -> Result<Duration, String> {
+    let nanos = go_parse_duration::parse_duration(s)
+        .map_err(|_| format!("time: invalid duration {s:?}"))?;
+    u64::try_from(nanos)
+        .map(Duration::from_nanos)
+        .map_err(|_| format!("a negative duration is not allowed: {s:?}"))
+}
+
 /// A comma-separated flag value, blanks dropped.
 pub fn split_list(s: &str) -> Vec<String> {
     s.split(',')
@@ -362,6 +376,25 @@ mod tests {
         assert!(f.peer_auto_tls);
         assert_eq!(f.snapshot_count, 5);
         assert_eq!(f.data_dir(), "n1.etcd");
+    }
+
+    #[test]
+    fn durations_are_read_as_go_writes_them() {
+        let f = parse(&["--experimental-watch-progress-notify-interval=1.5s"])
+            .ok()
+            .unwrap();
+        assert_eq!(
+            f.experimental_watch_progress_notify_interval,
+            Duration::from_millis(1500)
+        );
+        assert_eq!(
+            parse(&[])
+                .ok()
+                .unwrap()
+                .experimental_watch_progress_notify_interval,
+            Duration::from_secs(600)
+        );
+        assert!(parse(&["--experimental-watch-progress-notify-interval=soon"]).is_err());
     }
 
     #[test]

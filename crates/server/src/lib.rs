@@ -101,6 +101,10 @@ fn server_config(flags: &Flags) -> Result<ServerConfig, Error> {
         max_request_bytes: flags.max_request_bytes,
         quota_backend_bytes: quota,
         pre_vote: flags.pre_vote,
+        // As etcd: zero keeps the default.
+        watch_progress_notify_interval: Some(flags.experimental_watch_progress_notify_interval)
+            .filter(|d| !d.is_zero())
+            .unwrap_or(std::time::Duration::from_secs(600)),
     })
 }
 
@@ -211,9 +215,26 @@ pub async fn start(flags: Flags) -> Result<Running, Error> {
         max_txn_ops: flags.max_txn_ops,
         max_request_bytes: flags.max_request_bytes,
     };
+    let kv: Arc<dyn api::Kv> = Arc::new(server.clone());
+    let watch: Arc<dyn api::Watch> = Arc::new(server.clone());
+    let lease: Arc<dyn api::Lease> = Arc::new(server.clone());
+    // Election and lock are recipes on top of KV, watch and lease, as in
+    // etcd; they build only well-formed requests, so they call the server
+    // directly.
     let backend = rpc::Backend {
-        kv: Arc::new(server.clone()),
-        watch: Arc::new(server.clone()),
+        election: Arc::new(concurrency::ElectionService::new(
+            Arc::clone(&kv),
+            Arc::clone(&watch),
+            Arc::clone(&lease),
+        )),
+        lock: Arc::new(concurrency::LockService::new(
+            Arc::clone(&kv),
+            Arc::clone(&watch),
+            Arc::clone(&lease),
+        )),
+        kv,
+        watch,
+        lease,
         maintenance: Arc::new(server.clone()),
         cluster: Arc::new(server.clone()),
     };
@@ -221,14 +242,21 @@ pub async fn start(flags: Flags) -> Result<Running, Error> {
     let grpc_metrics = rpc::GrpcMetrics::default();
     let registry = Arc::new(metrics::registry(&server, &grpc_metrics));
     let routes = serve::ClientRoutes {
+        max_concurrent_streams: flags.max_concurrent_streams,
         grpc: rpc::routes(&front, limits, &grpc_metrics),
         gateway: gateway::Gateway::new(
-            Arc::clone(&front.kv),
-            Arc::clone(&front.watch),
-            Arc::clone(&front.maintenance),
-            Arc::clone(&front.cluster),
+            gateway::Services {
+                kv: Arc::clone(&front.kv),
+                watch: Arc::clone(&front.watch),
+                maintenance: Arc::clone(&front.maintenance),
+                cluster: Arc::clone(&front.cluster),
+                lease: Some(Arc::clone(&front.lease)),
+                election: Some(Arc::clone(&front.election)),
+                lock: Some(Arc::clone(&front.lock)),
+            },
             gateway::Limits {
                 max_request_bytes: flags.max_request_bytes,
+                max_concurrent_streams: flags.max_concurrent_streams,
             },
         ),
         endpoints: Arc::new(endpoints::Endpoints {

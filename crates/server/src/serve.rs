@@ -27,6 +27,8 @@ pub type Body = UnsyncBoxBody<Bytes, BoxError>;
 /// Everything a client connection may be routed to.
 #[derive(Clone)]
 pub struct ClientRoutes {
+    /// `--max-concurrent-streams`: HTTP/2 streams per client connection.
+    pub max_concurrent_streams: u32,
     pub grpc: tonic::service::Routes,
     pub gateway: gateway::Gateway,
     pub endpoints: Arc<Endpoints>,
@@ -81,8 +83,11 @@ pub async fn client_loop(
         let routes = routes.clone();
         let tls = tls.clone();
         connections.spawn(async move {
+            let mut builder = auto::Builder::new(TokioExecutor::new());
+            builder
+                .http2()
+                .max_concurrent_streams(routes.max_concurrent_streams);
             let service = hyper::service::service_fn(move |req| routes.clone().route(req));
-            let builder = auto::Builder::new(TokioExecutor::new());
             let result = match tls {
                 Some(acceptor) => match acceptor.accept(stream).await {
                     Ok(stream) => {

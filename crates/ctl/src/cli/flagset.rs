@@ -20,6 +20,7 @@ enum Value {
     Slice(Vec<String>),
     Int(i64),
     Dur(Duration),
+    Discarded,
 }
 
 #[derive(Debug)]
@@ -55,7 +56,13 @@ impl Env {
         }))
     }
 
-    fn get(&self, key: &str) -> &str {
+    /// `os.Environ()`, as a child process inherits it.
+    pub fn vars(&self) -> &[(String, String)] {
+        &self.vars
+    }
+
+    /// `os.Getenv`: the value, or empty when unset.
+    pub fn get(&self, key: &str) -> &str {
         self.vars
             .iter()
             .find(|(k, _)| k == key)
@@ -88,6 +95,7 @@ fn default_value(spec: &FlagSpec) -> Value {
         ),
         Kind::Int64 => Value::Int(spec.default.parse().unwrap_or(0)),
         Kind::Duration => Value::Dur(duration::parse(spec.default).unwrap_or_default()),
+        Kind::Discard => Value::Discarded,
     }
 }
 
@@ -109,6 +117,15 @@ impl FlagSet {
         FlagSet { flags }
     }
 
+    /// pflag's `AddFlag`: one more flag, at its default.
+    pub fn add(&mut self, spec: &'static FlagSpec) {
+        self.flags.entry(spec.name).or_insert(Flag {
+            spec,
+            value: default_value(spec),
+            changed: false,
+        });
+    }
+
     /// pflag's `FlagSet.Set`: parses `raw` for the flag `name`.
     pub fn set(&mut self, name: &str, raw: &str) -> Result<(), String> {
         let Some(flag) = self.flags.get_mut(name) else {
@@ -119,6 +136,7 @@ impl FlagSet {
             Kind::String => Ok(Value::Str(raw.to_string())),
             Kind::Int64 => strconv::parse_i64(raw, 0).map(Value::Int),
             Kind::Duration => duration::parse(raw).map(Value::Dur),
+            Kind::Discard => Ok(Value::Discarded),
             Kind::StringSlice => {
                 let mut items: Vec<String> = if raw.is_empty() {
                     Vec::new()
@@ -202,7 +220,7 @@ impl FlagSet {
             Some(Value::Slice(v)) => format!("[{}]", v.join(",")),
             Some(Value::Int(i)) => i.to_string(),
             Some(Value::Dur(d)) => duration::format(*d),
-            None => String::new(),
+            Some(Value::Discarded) | None => String::new(),
         }
     }
 
@@ -301,9 +319,9 @@ mod tests {
             ("ETCDCTL_API".to_string(), "3".to_string()),
         ]);
         let names: Vec<&'static str> = GLOBAL_FLAGS.iter().map(|f| f.name).collect();
-        let (mut stdin, mut out, mut err) = (&b""[..], Vec::new(), Vec::new());
+        let (mut out, mut err) = (Vec::new(), Vec::new());
         let mut io = Io {
-            stdin: &mut stdin,
+            stdin: Box::new(&b""[..]),
             out: &mut out,
             err: &mut err,
         };
@@ -320,9 +338,9 @@ mod tests {
         fs.set("endpoints", "x:1").unwrap();
         let env = Env::new([("ETCDCTL_ENDPOINTS".to_string(), "y:2".to_string())]);
         let names: Vec<&'static str> = GLOBAL_FLAGS.iter().map(|f| f.name).collect();
-        let (mut stdin, mut out, mut err) = (&b""[..], Vec::new(), Vec::new());
+        let (mut out, mut err) = (Vec::new(), Vec::new());
         let mut io = Io {
-            stdin: &mut stdin,
+            stdin: Box::new(&b""[..]),
             out: &mut out,
             err: &mut err,
         };

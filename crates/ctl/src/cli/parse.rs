@@ -24,6 +24,9 @@ pub struct Invocation {
     pub flags: FlagSet,
     /// Names of the inherited flags (those `ETCDCTL_*` variables may set).
     pub inherited: Vec<&'static str>,
+    /// The whole command line as given, which `watch` reads again for its
+    /// `--` (Go's `os.Args` without the program name).
+    pub argv: Vec<OsString>,
 }
 
 /// What the command line asks for.
@@ -173,6 +176,7 @@ pub fn parse(argv: &[OsString]) -> Result<Parsed, Error> {
         args,
         flags,
         inherited: inherited.iter().map(|f| f.name).collect(),
+        argv: argv.to_vec(),
     }))
 }
 

@@ -13,6 +13,8 @@ pub enum Kind {
     StringSlice,
     Int64,
     Duration,
+    /// Takes any value and keeps none (etcdctl's `discardValue`).
+    Discard,
 }
 
 /// One flag as cobra declares it.
@@ -354,6 +356,56 @@ static HASHKV_FLAGS: &[FlagSpec] = &[flag(
     "maximum revision to hash (default: all revisions)",
 )];
 
+/// `watch`'s own flags, which an interactive `watch` line is parsed against.
+pub static WATCH_FLAGS: &[FlagSpec] = &[
+    short_flag("interactive", 'i', Kind::Bool, "false", "Interactive mode"),
+    flag(
+        "prefix",
+        Kind::Bool,
+        "false",
+        "Watch on a prefix if prefix is set",
+    ),
+    flag("rev", Kind::Int64, "0", "Revision to start watching"),
+    flag(
+        "prev-kv",
+        Kind::Bool,
+        "false",
+        "get the previous key-value pair before the event happens",
+    ),
+];
+
+/// Flags etcdctl adds to `watch`'s inherited set only while it reads the
+/// environment, so `ETCDCTL_WATCH_KEY` and `ETCDCTL_WATCH_RANGE_END` count
+/// as known variables.
+pub static WATCH_ENV_FLAGS: &[FlagSpec] = &[
+    flag("watch-key", Kind::Discard, "", ""),
+    flag("watch-range-end", Kind::Discard, "", ""),
+];
+
+static TIMETOLIVE_FLAGS: &[FlagSpec] = &[flag(
+    "keys",
+    Kind::Bool,
+    "false",
+    "Get keys attached to this lease",
+)];
+
+static KEEP_ALIVE_FLAGS: &[FlagSpec] = &[flag(
+    "once",
+    Kind::Bool,
+    "false",
+    "Resets the keep-alive time to its original value and exits immediately",
+)];
+
+static ELECT_FLAGS: &[FlagSpec] = &[short_flag(
+    "listen",
+    'l',
+    Kind::Bool,
+    "false",
+    "observation mode",
+)];
+
+static LOCK_FLAGS: &[FlagSpec] = &[flag("ttl", Kind::Int64, "10", "timeout for session")];
+
 /// The root command.
 pub static ROOT: CommandSpec = CommandSpec {
     path: &[],
@@ -446,6 +498,87 @@ pub static COMMANDS: &[CommandSpec] = &[
         long: "",
         flags: &[],
         persistent: HASHKV_FLAGS,
+        runnable: true,
+    },
+    CommandSpec {
+        path: &["watch"],
+        use_line: "watch [options] [key or prefix] [range_end] [--] [exec-command arg1 arg2 ...]",
+        short: "Watches events stream on keys or prefixes",
+        long: "",
+        flags: WATCH_FLAGS,
+        persistent: &[],
+        runnable: true,
+    },
+    CommandSpec {
+        path: &["lease"],
+        use_line: "lease <subcommand>",
+        short: "Lease related commands",
+        long: "",
+        flags: &[],
+        persistent: &[],
+        runnable: false,
+    },
+    CommandSpec {
+        path: &["lease", "grant"],
+        use_line: "grant <ttl>",
+        short: "Creates leases",
+        long: "",
+        flags: &[],
+        persistent: &[],
+        runnable: true,
+    },
+    CommandSpec {
+        path: &["lease", "revoke"],
+        use_line: "revoke <leaseID>",
+        short: "Revokes leases",
+        long: "",
+        flags: &[],
+        persistent: &[],
+        runnable: true,
+    },
+    CommandSpec {
+        path: &["lease", "timetolive"],
+        use_line: "timetolive <leaseID> [options]",
+        short: "Get lease information",
+        long: "",
+        flags: TIMETOLIVE_FLAGS,
+        persistent: &[],
+        runnable: true,
+    },
+    CommandSpec {
+        path: &["lease", "list"],
+        use_line: "list",
+        short: "List all active leases",
+        long: "",
+        flags: &[],
+        persistent: &[],
+        runnable: true,
+    },
+    CommandSpec {
+        path: &["lease", "keep-alive"],
+        use_line: "keep-alive [options] <leaseID>",
+        short: "Keeps leases alive (renew)",
+        long: "",
+        flags: KEEP_ALIVE_FLAGS,
+        persistent: &[],
+        runnable: true,
+    },
+    CommandSpec {
+        path: &["elect"],
+        use_line: "elect <election-name> [proposal]",
+        short: "Observes and participates in leader election",
+        long: "",
+        flags: ELECT_FLAGS,
+        persistent: &[],
+        runnable: true,
+    },
+    CommandSpec {
+        path: &["lock"],
+        use_line: "lock <lockname> [exec-command arg1 arg2 ...]",
+        short: "Acquires a named lock",
+        long: "",
+        flags: LOCK_FLAGS,
+        persistent: &[],
         runnable: true,
     },
     CommandSpec {

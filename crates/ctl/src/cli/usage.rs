@@ -124,7 +124,7 @@ pub fn cobra_default(use_line: &str, flags: &[&FlagSpec]) -> String {
             None => format!("      --{}", f.name),
         };
         let type_name = match f.kind {
-            Kind::Bool => "",
+            Kind::Bool | Kind::Discard => "",
             Kind::String => "string",
             Kind::Int64 => "int",
             Kind::Duration => "duration",

@@ -112,7 +112,7 @@ impl Client {
     /// A connected channel, trying the endpoints in turn with grpc-go's
     /// reconnect backoff until `deadline`. On timeout the error is the text
     /// grpc-go's picker reports.
-    async fn channel(&mut self, deadline: Option<Instant>) -> Result<Channel, String> {
+    pub(super) async fn channel(&mut self, deadline: Option<Instant>) -> Result<Channel, String> {
         if let Some(ch) = &self.channel {
             return Ok(ch.clone());
         }
@@ -161,15 +161,23 @@ impl Client {
         }
     }
 
-    fn request<T>(&self, message: T) -> tonic::Request<T> {
-        let mut req = tonic::Request::new(message);
-        req.metadata_mut().insert(
+    /// The metadata clientv3 sends with every call: its API version and
+    /// the auth token, if any.
+    pub(super) fn metadata(&self) -> tonic::metadata::MetadataMap {
+        let mut meta = tonic::metadata::MetadataMap::new();
+        meta.insert(
             "client-api-version",
             tonic::metadata::MetadataValue::from_static("3.4"),
         );
         if let Some(token) = &self.token {
-            req.metadata_mut().insert("token", token.clone());
+            meta.insert("token", token.clone());
         }
+        meta
+    }
+
+    fn request<T>(&self, message: T) -> tonic::Request<T> {
+        let mut req = tonic::Request::new(message);
+        *req.metadata_mut() = self.metadata();
         req
     }
 

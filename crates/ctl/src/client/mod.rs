@@ -3,13 +3,17 @@
 //! connection until its deadline (gRPC's wait-for-ready), reads are retried
 //! while the server is unavailable, every failed attempt is logged to
 //! stderr as clientv3's zap logger does, and `--user` authenticates once per
-//! connection and attaches the token to each call.
+//! connection and attaches the token to each call. The streaming services
+//! follow clientv3 too: [`Watcher`] multiplexes watches over one resuming
+//! Watch stream, [`KeepAlive`] renews a lease a third of its TTL apart.
 
 mod call;
 pub mod dial;
 pub mod endpoint;
+mod lease;
 mod rpc_error;
 pub mod tls;
+mod watch;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,8 +23,10 @@ use tonic::transport::Channel;
 
 pub use call::Retry;
 pub use endpoint::Endpoint;
+pub use lease::KeepAlive;
 pub use rpc_error::{PERMISSION_DENIED, RpcError};
 pub use tls::TlsFiles;
+pub use watch::{Delivery, WatchHandle, WatchUpdate, Watcher};
 
 use crate::error::Error;
 use crate::exit;

@@ -65,6 +65,8 @@ pub const AUTH_NOT_ENABLED: &str = "etcdserver: authentication is not enabled";
 pub const INVALID_AUTH_TOKEN: &str = "etcdserver: invalid auth token";
 pub const AUTH_OLD_REVISION: &str = "etcdserver: revision of auth store is old";
 pub const USER_EMPTY: &str = "etcdserver: user name is empty";
+pub const LEASE_NOT_FOUND: &str = "etcdserver: requested lease not found";
+pub const NO_LEADER: &str = "etcdserver: no leader";
 
 pub use api::grpc_code_name as code_name;
 

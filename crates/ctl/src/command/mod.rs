@@ -5,11 +5,17 @@
 
 pub mod compaction;
 pub mod del;
+pub mod elect;
 pub mod endpoint;
 pub mod get;
+mod interrupt;
+pub mod lease;
+pub mod lock;
 pub mod put;
 pub mod txn;
 pub mod version;
+pub mod watch;
+pub mod watch_args;
 
 use std::process::{Command, Stdio};
 
@@ -39,8 +45,18 @@ impl Session<'_, '_> {
         Instant::now() + self.inv.flags.duration("command-timeout")
     }
 
-    /// `SetPflagsFromEnv` on the inherited flags.
+    /// `SetPflagsFromEnv` on the inherited flags (for `watch`, plus the
+    /// two that only silence its own variables).
     pub fn apply_env(&mut self) -> Result<(), Error> {
+        if self.inv.path == ["watch"] {
+            for spec in crate::cli::spec::WATCH_ENV_FLAGS {
+                if !self.inv.inherited.contains(&spec.name) {
+                    self.inv.flags.add(spec);
+                    self.inv.inherited.push(spec.name);
+                }
+            }
+            self.inv.inherited.sort_unstable();
+        }
         let names = self.inv.inherited.clone();
         self.inv.flags.apply_env(&names, &self.env, self.io)
     }
@@ -207,6 +223,14 @@ pub async fn dispatch(mut s: Session<'_, '_>) -> Result<(), Error> {
         ["endpoint", "health"] => endpoint::health(&mut s).await,
         ["endpoint", "status"] => endpoint::status(&mut s).await,
         ["endpoint", "hashkv"] => endpoint::hashkv(&mut s).await,
+        ["watch"] => watch::run(&mut s).await,
+        ["lease", "grant"] => lease::grant(&mut s).await,
+        ["lease", "revoke"] => lease::revoke(&mut s).await,
+        ["lease", "timetolive"] => lease::time_to_live(&mut s).await,
+        ["lease", "list"] => lease::list(&mut s).await,
+        ["lease", "keep-alive"] => lease::keep_alive(&mut s).await,
+        ["elect"] => elect::run(&mut s).await,
+        ["lock"] => lock::run(&mut s).await,
         ["version"] => {
             version::run(s.io);
             Ok(())

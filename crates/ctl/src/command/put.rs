@@ -54,7 +54,7 @@ pub fn put_request(
 
 pub async fn run(s: &mut Session<'_, '_>) -> Result<(), Error> {
     let args = s.arg_bytes();
-    let req = put_request(&args, &s.inv.flags, s.io.stdin)?;
+    let req = put_request(&args, &s.inv.flags, &mut s.io.stdin)?;
     let deadline = s.command_deadline();
     let (mut client, display) = s.client().await?;
     let result = client.put(Some(deadline), req).await;

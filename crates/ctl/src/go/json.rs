@@ -78,6 +78,12 @@ impl<'a> Object<'a> {
         }
     }
 
+    /// An integer field without `omitempty`.
+    pub fn int_always<T: Into<i128>>(&mut self, name: &str, v: T) {
+        let s = v.into().to_string();
+        self.field(name).push_str(&s);
+    }
+
     /// A bool field tagged `omitempty`.
     pub fn flag(&mut self, name: &str, v: bool) {
         if v {

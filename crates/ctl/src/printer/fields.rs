@@ -3,11 +3,14 @@
 
 use api::pb::etcdserverpb::response_op::Response;
 use api::pb::etcdserverpb::{
-    DeleteRangeResponse, PutResponse, RangeResponse, ResponseHeader, TxnResponse,
+    DeleteRangeResponse, LeaseGrantResponse, LeaseKeepAliveResponse, LeaseLeasesResponse,
+    LeaseRevokeResponse, LeaseTimeToLiveResponse, PutResponse, RangeResponse, ResponseHeader,
+    TxnResponse,
 };
 use api::pb::mvccpb::KeyValue;
 
-use super::{EpHashKv, EpHealth, EpStatus};
+use super::{EpHashKv, EpHealth, EpStatus, event_type};
+use crate::client::WatchUpdate;
 use crate::error::Error;
 use crate::go::quote::quote;
 use crate::io::Io;
@@ -73,6 +76,58 @@ pub fn txn(io: &mut Io<'_>, r: &TxnResponse) -> Result<(), Error> {
     Ok(())
 }
 
+pub fn watch(io: &mut Io<'_>, r: &WatchUpdate) -> Result<(), Error> {
+    hdr(io, Some(&r.header));
+    for e in r.events.iter().flatten() {
+        io.println(&format!("\"Type\" : {}", event_type(e.r#type)));
+        if let Some(prev) = &e.prev_kv {
+            kv(io, "Prev", prev);
+        }
+        kv(io, "", &e.kv.clone().unwrap_or_default());
+    }
+    Ok(())
+}
+
+fn id_and_ttl(io: &mut Io<'_>, id: i64, ttl: i64) {
+    io.println(&format!("\"ID\" : {id}"));
+    io.println(&format!("\"TTL\" : {ttl}"));
+}
+
+pub fn grant(io: &mut Io<'_>, r: &LeaseGrantResponse) -> Result<(), Error> {
+    hdr(io, r.header.as_ref());
+    id_and_ttl(io, r.id, r.ttl);
+    Ok(())
+}
+
+pub fn revoke(io: &mut Io<'_>, r: &LeaseRevokeResponse) -> Result<(), Error> {
+    hdr(io, r.header.as_ref());
+    Ok(())
+}
+
+pub fn keep_alive(io: &mut Io<'_>, r: &LeaseKeepAliveResponse) -> Result<(), Error> {
+    hdr(io, r.header.as_ref());
+    id_and_ttl(io, r.id, r.ttl);
+    Ok(())
+}
+
+pub fn time_to_live(io: &mut Io<'_>, r: &LeaseTimeToLiveResponse) -> Result<(), Error> {
+    hdr(io, r.header.as_ref());
+    id_and_ttl(io, r.id, r.ttl);
+    io.println(&format!("\"GrantedTTL\" : {}", r.granted_ttl));
+    for k in &r.keys {
+        io.println(&format!("\"Key\" : {}", quote(k)));
+    }
+    Ok(())
+}
+
+pub fn leases(io: &mut Io<'_>, r: &LeaseLeasesResponse) -> Result<(), Error> {
+    hdr(io, r.header.as_ref());
+    for l in &r.leases {
+        io.println(&format!("\"ID\" : {}", l.id));
+    }
+    Ok(())
+}
+
 pub fn endpoint_health(io: &mut Io<'_>, list: &[EpHealth]) -> Result<(), Error> {
     for h in list {
         io.println(&format!("\"Endpoint\" : {}", quote(h.endpoint.as_bytes())));
@@ -118,10 +173,42 @@ mod tests {
     use super::*;
 
     #[test]
-    fn quotes_strings_like_go() {
-        let (mut stdin, mut out, mut err) = (&b""[..], Vec::new(), Vec::new());
+    fn watch_names_event_types() {
+        use api::pb::mvccpb::Event;
+        let mut out = Vec::new();
+        let mut err = Vec::new();
         let mut io = Io {
-            stdin: &mut stdin,
+            stdin: Box::new(&b""[..]),
+            out: &mut out,
+            err: &mut err,
+        };
+        let r = WatchUpdate {
+            events: Some(vec![Event {
+                r#type: 1,
+                kv: Some(KeyValue {
+                    key: b"k".to_vec(),
+                    mod_revision: 9,
+                    ..Default::default()
+                }),
+                prev_kv: None,
+            }]),
+            ..Default::default()
+        };
+        watch(&mut io, &r).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("\"RaftTerm\" : 0\n\"Type\" : DELETE\n\"Key\" : \"k\"\n"));
+        assert!(
+            text.ends_with(
+                "\"ModRevision\" : 9\n\"Version\" : 0\n\"Value\" : \"\"\n\"Lease\" : 0\n"
+            )
+        );
+    }
+
+    #[test]
+    fn quotes_strings_like_go() {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let mut io = Io {
+            stdin: Box::new(&b""[..]),
             out: &mut out,
             err: &mut err,
         };

@@ -5,13 +5,17 @@
 
 use api::pb::etcdserverpb::response_op::Response;
 use api::pb::etcdserverpb::{
-    DeleteRangeResponse, HashKvResponse, PutResponse, RangeResponse, ResponseHeader, ResponseOp,
-    StatusResponse, TxnResponse,
+    DeleteRangeResponse, HashKvResponse, LeaseGrantResponse, LeaseKeepAliveResponse,
+    LeaseLeasesResponse, LeaseRevokeResponse, LeaseTimeToLiveResponse, PutResponse, RangeResponse,
+    ResponseHeader, ResponseOp, StatusResponse, TxnResponse,
 };
-use api::pb::mvccpb::KeyValue;
+use api::pb::mvccpb::{Event, KeyValue};
 
 use super::{EpHashKv, EpHealth, EpStatus};
+use crate::client::WatchUpdate;
 use crate::error::Error;
+use base64::Engine as _;
+
 use crate::go::json::Object;
 use crate::io::Io;
 
@@ -121,6 +125,135 @@ fn write_txn(out: &mut String, r: &TxnResponse) {
         out.push(']');
     }
     o.close();
+}
+
+/// A header's fields written into `o` itself, as encoding/json flattens
+/// the `*pb.ResponseHeader` clientv3's lease structs embed.
+fn embedded_header(o: &mut Object<'_>, h: Option<&ResponseHeader>) {
+    let Some(h) = h else { return };
+    o.int("cluster_id", h.cluster_id);
+    o.int("member_id", h.member_id);
+    o.int("revision", h.revision);
+    o.int("raft_term", h.raft_term);
+}
+
+fn write_event(out: &mut String, e: &Event) {
+    let mut o = Object::open(out);
+    o.int("type", e.r#type);
+    if let Some(kv) = &e.kv {
+        key_value(o.field("kv"), kv);
+    }
+    if let Some(prev) = &e.prev_kv {
+        key_value(o.field("prev_kv"), prev);
+    }
+    o.close();
+}
+
+/// clientv3's `WatchResponse`: exported fields without json tags, the
+/// header a struct rather than a pointer.
+pub fn watch(r: &WatchUpdate) -> String {
+    document(|s| {
+        let mut o = Object::open(s);
+        {
+            let out = o.field("Header");
+            let mut h = Object::open(out);
+            embedded_header(&mut h, Some(&r.header));
+            h.close();
+        }
+        let out = o.field("Events");
+        match &r.events {
+            None => out.push_str("null"),
+            Some(events) => {
+                out.push('[');
+                for (i, e) in events.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write_event(out, e);
+                }
+                out.push(']');
+            }
+        }
+        o.int_always("CompactRevision", r.compact_revision);
+        o.bool_always("Canceled", r.canceled);
+        o.bool_always("Created", r.created);
+        o.close();
+    })
+}
+
+pub fn grant(r: &LeaseGrantResponse) -> String {
+    document(|s| {
+        let mut o = Object::open(s);
+        embedded_header(&mut o, r.header.as_ref());
+        o.int_always("ID", r.id);
+        o.int_always("TTL", r.ttl);
+        o.string_always("Error", &r.error);
+        o.close();
+    })
+}
+
+pub fn revoke(r: &LeaseRevokeResponse) -> String {
+    document(|s| {
+        let mut o = Object::open(s);
+        header(&mut o, r.header.as_ref());
+        o.close();
+    })
+}
+
+pub fn keep_alive(r: &LeaseKeepAliveResponse) -> String {
+    document(|s| {
+        let mut o = Object::open(s);
+        embedded_header(&mut o, r.header.as_ref());
+        o.int_always("ID", r.id);
+        o.int_always("TTL", r.ttl);
+        o.close();
+    })
+}
+
+pub fn time_to_live(r: &LeaseTimeToLiveResponse) -> String {
+    document(|s| {
+        let mut o = Object::open(s);
+        embedded_header(&mut o, r.header.as_ref());
+        o.int_always("id", r.id);
+        o.int_always("ttl", r.ttl);
+        o.int_always("granted-ttl", r.granted_ttl);
+        let out = o.field("keys");
+        if r.keys.is_empty() {
+            out.push_str("null");
+        } else {
+            out.push('[');
+            for (i, k) in r.keys.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                crate::go::json::push_str(
+                    out,
+                    &base64::engine::general_purpose::STANDARD.encode(k),
+                );
+            }
+            out.push(']');
+        }
+        o.close();
+    })
+}
+
+pub fn leases(r: &LeaseLeasesResponse) -> String {
+    document(|s| {
+        let mut o = Object::open(s);
+        embedded_header(&mut o, r.header.as_ref());
+        let out = o.field("leases");
+        out.push('[');
+        for (i, l) in r.leases.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let mut item = Object::open(out);
+            item.int_always("id", l.id);
+            item.close();
+        }
+        out.push(']');
+        o.close();
+    })
 }
 
 fn document(write: impl FnOnce(&mut String)) -> String {
@@ -266,6 +399,65 @@ mod tests {
         assert_eq!(
             txn(&r),
             r#"{"header":{"cluster_id":324952591200643719,"member_id":3319814642761637952,"revision":5,"raft_term":2},"succeeded":true,"responses":[{"Response":{"ResponsePut":{"header":{"revision":5}}}},{"Response":null}]}"#
+        );
+    }
+
+    #[test]
+    fn watch_and_lease_structs_match_etcdctl() {
+        let r = WatchUpdate {
+            header: hdr(20).unwrap(),
+            events: Some(vec![Event {
+                r#type: 1,
+                kv: Some(KeyValue {
+                    key: b"w1".to_vec(),
+                    mod_revision: 20,
+                    ..Default::default()
+                }),
+                prev_kv: None,
+            }]),
+            ..Default::default()
+        };
+        assert_eq!(
+            watch(&r),
+            r#"{"Header":{"cluster_id":324952591200643719,"member_id":3319814642761637952,"revision":20,"raft_term":2},"Events":[{"type":1,"kv":{"key":"dzE=","mod_revision":20}}],"CompactRevision":0,"Canceled":false,"Created":false}"#
+        );
+        let failed = WatchUpdate {
+            canceled: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            watch(&failed),
+            r#"{"Header":{},"Events":null,"CompactRevision":0,"Canceled":true,"Created":false}"#
+        );
+        let g = LeaseGrantResponse {
+            header: hdr(13),
+            id: 77,
+            ttl: 5,
+            error: String::new(),
+        };
+        assert_eq!(
+            grant(&g),
+            r#"{"cluster_id":324952591200643719,"member_id":3319814642761637952,"revision":13,"raft_term":2,"ID":77,"TTL":5,"Error":""}"#
+        );
+        let t = LeaseTimeToLiveResponse {
+            header: None,
+            id: 4660,
+            ttl: -1,
+            granted_ttl: 0,
+            keys: Vec::new(),
+        };
+        assert_eq!(
+            time_to_live(&t),
+            r#"{"id":4660,"ttl":-1,"granted-ttl":0,"keys":null}"#
+        );
+        let l = LeaseLeasesResponse {
+            header: None,
+            leases: Vec::new(),
+        };
+        assert_eq!(leases(&l), r#"{"leases":[]}"#);
+        assert_eq!(
+            revoke(&LeaseRevokeResponse { header: hdr(3) }),
+            r#"{"header":{"cluster_id":324952591200643719,"member_id":3319814642761637952,"revision":3,"raft_term":2}}"#
         );
     }
 

@@ -11,9 +11,12 @@ mod table;
 pub mod tablewriter;
 
 use api::pb::etcdserverpb::{
-    DeleteRangeResponse, HashKvResponse, PutResponse, RangeResponse, StatusResponse, TxnResponse,
+    DeleteRangeResponse, HashKvResponse, LeaseGrantResponse, LeaseKeepAliveResponse,
+    LeaseLeasesResponse, LeaseRevokeResponse, LeaseTimeToLiveResponse, PutResponse, RangeResponse,
+    StatusResponse, TxnResponse,
 };
 
+use crate::client::WatchUpdate;
 use crate::error::Error;
 use crate::exit;
 use crate::io::Io;
@@ -139,6 +142,80 @@ impl Display {
         }
     }
 
+    pub fn watch(&self, io: &mut Io<'_>, r: &WatchUpdate) -> Result<(), Error> {
+        match self.format {
+            Format::Simple => simple::watch(io, self, r),
+            Format::Json => json::print(io, json::watch(r)),
+            Format::Fields => fields::watch(io, r),
+            Format::Protobuf => protobuf::watch(io, r),
+            Format::Table => Err(unsupported(self.format)),
+        }
+    }
+
+    pub fn grant(&self, io: &mut Io<'_>, r: &LeaseGrantResponse) -> Result<(), Error> {
+        match self.format {
+            Format::Simple => simple::grant(io, r),
+            Format::Json => json::print(io, json::grant(r)),
+            Format::Fields => fields::grant(io, r),
+            Format::Protobuf => protobuf::header_of(io, r.header.as_ref()),
+            Format::Table => Err(unsupported(self.format)),
+        }
+    }
+
+    /// `Revoke(id, resp)`: the simple format names the lease asked for.
+    pub fn revoke(&self, io: &mut Io<'_>, id: i64, r: &LeaseRevokeResponse) -> Result<(), Error> {
+        match self.format {
+            Format::Simple => simple::revoke(io, id),
+            Format::Json => json::print(io, json::revoke(r)),
+            Format::Fields => fields::revoke(io, r),
+            Format::Protobuf => Err(protobuf::revoke_unsupported(r)),
+            Format::Table => Err(unsupported(self.format)),
+        }
+    }
+
+    pub fn keep_alive(&self, io: &mut Io<'_>, r: &LeaseKeepAliveResponse) -> Result<(), Error> {
+        match self.format {
+            Format::Simple => simple::keep_alive(io, r),
+            Format::Json => json::print(io, json::keep_alive(r)),
+            Format::Fields => fields::keep_alive(io, r),
+            Format::Protobuf => protobuf::header_of(io, r.header.as_ref()),
+            Format::Table => Err(unsupported(self.format)),
+        }
+    }
+
+    /// `TimeToLive(resp, keys)`: the simple format lists the keys only
+    /// when they were asked for.
+    pub fn time_to_live(
+        &self,
+        io: &mut Io<'_>,
+        r: &LeaseTimeToLiveResponse,
+        keys: bool,
+    ) -> Result<(), Error> {
+        match self.format {
+            Format::Simple => simple::time_to_live(io, r, keys),
+            Format::Json => json::print(io, json::time_to_live(r)),
+            Format::Fields => fields::time_to_live(io, r),
+            Format::Protobuf => protobuf::header_of(io, r.header.as_ref()),
+            Format::Table => Err(unsupported(self.format)),
+        }
+    }
+
+    pub fn leases(&self, io: &mut Io<'_>, r: &LeaseLeasesResponse) -> Result<(), Error> {
+        match self.format {
+            Format::Simple => simple::leases(io, r),
+            Format::Json => json::print(io, json::leases(r)),
+            Format::Fields => fields::leases(io, r),
+            Format::Protobuf => protobuf::header_of(io, r.header.as_ref()),
+            Format::Table => Err(unsupported(self.format)),
+        }
+    }
+
+    /// Whether this is the simple format, after which `lease keep-alive`
+    /// says the lease is gone.
+    pub fn is_simple(&self) -> bool {
+        self.format == Format::Simple
+    }
+
     pub fn endpoint_health(&self, io: &mut Io<'_>, list: &[EpHealth]) -> Result<(), Error> {
         match self.format {
             Format::Simple => simple::endpoint_health(io, list),
@@ -167,6 +244,24 @@ impl Display {
             Format::Table => table::endpoint_hashkv(io, list),
             Format::Protobuf => Err(unsupported(self.format)),
         }
+    }
+}
+
+/// Go's `%016x` of a lease id: sixteen hex digits, a sign taking one.
+pub fn lease_hex(id: i64) -> String {
+    if id < 0 {
+        format!("-{:015x}", id.unsigned_abs())
+    } else {
+        format!("{id:016x}")
+    }
+}
+
+/// An event type as Go's `%v` (and gogo's `String()`) shows it.
+pub fn event_type(t: i32) -> String {
+    match t {
+        0 => "PUT".to_string(),
+        1 => "DELETE".to_string(),
+        other => other.to_string(),
     }
 }
 

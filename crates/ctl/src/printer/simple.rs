@@ -2,10 +2,14 @@
 //! `SUCCESS`/`FAILURE`, comma-separated endpoint rows.
 
 use api::pb::etcdserverpb::response_op::Response;
-use api::pb::etcdserverpb::{DeleteRangeResponse, PutResponse, RangeResponse, TxnResponse};
+use api::pb::etcdserverpb::{
+    DeleteRangeResponse, LeaseGrantResponse, LeaseKeepAliveResponse, LeaseLeasesResponse,
+    LeaseTimeToLiveResponse, PutResponse, RangeResponse, TxnResponse,
+};
 use api::pb::mvccpb::KeyValue;
 
-use super::{Display, EpHashKv, EpHealth, EpStatus};
+use super::{Display, EpHashKv, EpHealth, EpStatus, event_type, lease_hex};
+use crate::client::WatchUpdate;
 use crate::error::Error;
 use crate::io::Io;
 
@@ -69,6 +73,71 @@ pub fn txn(io: &mut Io<'_>, d: &Display, r: &TxnResponse) -> Result<(), Error> {
     Ok(())
 }
 
+pub fn watch(io: &mut Io<'_>, d: &Display, r: &WatchUpdate) -> Result<(), Error> {
+    for e in r.events.iter().flatten() {
+        io.println(&event_type(e.r#type));
+        if let Some(prev) = &e.prev_kv {
+            kv(io, d, prev);
+        }
+        kv(io, d, &e.kv.clone().unwrap_or_default());
+    }
+    Ok(())
+}
+
+pub fn grant(io: &mut Io<'_>, r: &LeaseGrantResponse) -> Result<(), Error> {
+    io.println(&format!(
+        "lease {} granted with TTL({}s)",
+        lease_hex(r.id),
+        r.ttl
+    ));
+    Ok(())
+}
+
+pub fn revoke(io: &mut Io<'_>, id: i64) -> Result<(), Error> {
+    io.println(&format!("lease {} revoked", lease_hex(id)));
+    Ok(())
+}
+
+pub fn keep_alive(io: &mut Io<'_>, r: &LeaseKeepAliveResponse) -> Result<(), Error> {
+    io.println(&format!(
+        "lease {} keepalived with TTL({})",
+        lease_hex(r.id),
+        r.ttl
+    ));
+    Ok(())
+}
+
+pub fn time_to_live(io: &mut Io<'_>, r: &LeaseTimeToLiveResponse, keys: bool) -> Result<(), Error> {
+    if r.granted_ttl == 0 && r.ttl == -1 {
+        io.println(&format!("lease {} already expired", lease_hex(r.id)));
+        return Ok(());
+    }
+    let mut text = format!(
+        "lease {} granted with TTL({}s), remaining({}s)",
+        lease_hex(r.id),
+        r.granted_ttl,
+        r.ttl
+    )
+    .into_bytes();
+    if keys {
+        // Go's %v of a []string: the raw strings, space-separated.
+        text.extend_from_slice(b", attached keys([");
+        text.extend_from_slice(&r.keys.join(&b' '));
+        text.extend_from_slice(b"])");
+    }
+    io.write(&text);
+    io.write(b"\n");
+    Ok(())
+}
+
+pub fn leases(io: &mut Io<'_>, r: &LeaseLeasesResponse) -> Result<(), Error> {
+    io.println(&format!("found {} leases", r.leases.len()));
+    for l in &r.leases {
+        io.println(&lease_hex(l.id));
+    }
+    Ok(())
+}
+
 pub fn endpoint_health(io: &mut Io<'_>, list: &[EpHealth]) -> Result<(), Error> {
     for h in list {
         if h.error.is_empty() {
@@ -109,9 +178,9 @@ mod tests {
     use api::pb::etcdserverpb::ResponseOp;
 
     fn printed(f: impl FnOnce(&mut Io<'_>)) -> (String, String) {
-        let (mut stdin, mut out, mut err) = (&b""[..], Vec::new(), Vec::new());
+        let (mut out, mut err) = (Vec::new(), Vec::new());
         let mut io = Io {
-            stdin: &mut stdin,
+            stdin: Box::new(&b""[..]),
             out: &mut out,
             err: &mut err,
         };
@@ -150,6 +219,64 @@ mod tests {
         assert_eq!(out, "\\x66\\x6f\\x6f\n\\x62\\x61\\x72\n");
         let (out, _) = printed(|io| get(io, &display(false, true), &r).unwrap());
         assert_eq!(out, "bar\n");
+    }
+
+    #[test]
+    fn prints_watch_events_and_lease_texts() {
+        use api::pb::mvccpb::Event;
+        let r = WatchUpdate {
+            events: Some(vec![
+                Event {
+                    r#type: 0,
+                    kv: Some(kv(b"k", b"v2")),
+                    prev_kv: Some(kv(b"k", b"v1")),
+                },
+                Event {
+                    r#type: 1,
+                    kv: Some(kv(b"k", b"")),
+                    prev_kv: None,
+                },
+            ]),
+            ..Default::default()
+        };
+        let (out, _) = printed(|io| watch(io, &display(false, false), &r).unwrap());
+        assert_eq!(out, "PUT\nk\nv1\nk\nv2\nDELETE\nk\n\n");
+        let g = LeaseGrantResponse {
+            id: 0x694d7bd6e7dcd13a,
+            ttl: 60,
+            ..Default::default()
+        };
+        let (out, _) = printed(|io| grant(io, &g).unwrap());
+        assert_eq!(out, "lease 694d7bd6e7dcd13a granted with TTL(60s)\n");
+        let (out, _) = printed(|io| revoke(io, 0x4d).unwrap());
+        assert_eq!(out, "lease 000000000000004d revoked\n");
+        let (out, _) = printed(|io| revoke(io, -1).unwrap());
+        assert_eq!(out, "lease -000000000000001 revoked\n");
+        let t = LeaseTimeToLiveResponse {
+            id: 0x1234,
+            ttl: 57,
+            granted_ttl: 60,
+            keys: vec![b"a".to_vec(), b"b c".to_vec()],
+            ..Default::default()
+        };
+        let (out, _) = printed(|io| time_to_live(io, &t, true).unwrap());
+        assert_eq!(
+            out,
+            "lease 0000000000001234 granted with TTL(60s), remaining(57s), attached keys([a b c])\n"
+        );
+        let expired = LeaseTimeToLiveResponse {
+            id: 0x1234,
+            ttl: -1,
+            ..Default::default()
+        };
+        let (out, _) = printed(|io| time_to_live(io, &expired, true).unwrap());
+        assert_eq!(out, "lease 0000000000001234 already expired\n");
+        let l = LeaseLeasesResponse {
+            header: None,
+            leases: vec![api::pb::etcdserverpb::LeaseStatus { id: 0x4d }],
+        };
+        let (out, _) = printed(|io| leases(io, &l).unwrap());
+        assert_eq!(out, "found 1 leases\n000000000000004d\n");
     }
 
     #[test]

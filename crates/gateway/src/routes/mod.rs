@@ -1,35 +1,29 @@
 //! The route table: one file per etcd service, each a list of the HTTP
-//! paths grpc-gateway registers for it (see etcd's `rpc.pb.gw.go`) and the
-//! function that serves each. A new service adds a file with its `ROUTES`
-//! and a line in [`SERVICES`]. Only `/v3/` paths are listed; the
+//! paths grpc-gateway registers for it (see etcd's `rpc.pb.gw.go`,
+//! `v3lock.pb.gw.go` and `v3election.pb.gw.go`) and the function that
+//! serves each. A new service adds a file with its `ROUTES` and a line in
+//! [`SERVICES`]. Only `/v3/` paths are listed; the
 //! `/v3beta/` alias is handled before lookup.
 
 mod cluster;
+mod election;
 mod kv;
+mod lease;
+mod lock;
 mod maintenance;
 mod watch;
 
-use std::sync::Arc;
-
-use api::{Cluster, Kv, Maintenance, Watch};
-
+use crate::services::Services;
 use crate::streaming::{StreamReply, Streaming};
 use crate::unary::{Unary, UnaryReply};
-
-/// The services the routes call.
-pub(crate) struct Services {
-    pub(crate) kv: Arc<dyn Kv>,
-    pub(crate) watch: Arc<dyn Watch>,
-    pub(crate) maintenance: Arc<dyn Maintenance>,
-    pub(crate) cluster: Arc<dyn Cluster>,
-}
 
 /// How a route is served.
 #[derive(Clone, Copy)]
 pub(crate) enum Handler {
     /// One JSON request, one JSON response.
     Unary(fn(&Services, Unary) -> UnaryReply),
-    /// JSON requests in, newline-delimited JSON responses out.
+    /// JSON requests in (one, or a stream of them), newline-delimited JSON
+    /// responses out.
     Stream(fn(&Services, Streaming) -> StreamReply),
 }
 
@@ -66,8 +60,11 @@ impl Route {
 const SERVICES: &[&[Route]] = &[
     kv::ROUTES,
     watch::ROUTES,
+    lease::ROUTES,
     cluster::ROUTES,
     maintenance::ROUTES,
+    lock::ROUTES,
+    election::ROUTES,
 ];
 
 /// The route serving `path`.
@@ -84,7 +81,8 @@ mod tests {
     use super::*;
 
     /// The paths etcd 3.4's gateway registers for these services
-    /// (rpc.pb.gw.go), less HashKV, which shares Hash's path.
+    /// (rpc.pb.gw.go, v3lock.pb.gw.go, v3election.pb.gw.go), less HashKV,
+    /// which shares Hash's path.
     #[test]
     fn paths_are_etcds() {
         let paths: Vec<&str> = SERVICES
@@ -101,15 +99,35 @@ mod tests {
                 "/v3/kv/txn",
                 "/v3/kv/compaction",
                 "/v3/watch",
+                "/v3/lease/grant",
+                "/v3/lease/revoke",
+                "/v3/kv/lease/revoke",
+                "/v3/lease/keepalive",
+                "/v3/lease/timetolive",
+                "/v3/kv/lease/timetolive",
+                "/v3/lease/leases",
+                "/v3/kv/lease/leases",
                 "/v3/cluster/member/list",
                 "/v3/maintenance/alarm",
                 "/v3/maintenance/status",
                 "/v3/maintenance/defragment",
                 "/v3/maintenance/hash",
+                "/v3/lock/lock",
+                "/v3/lock/unlock",
+                "/v3/election/campaign",
+                "/v3/election/proclaim",
+                "/v3/election/leader",
+                "/v3/election/observe",
+                "/v3/election/resign",
             ]
         );
         assert!(find(b"/v3/kv/range").is_some());
         assert!(find(b"/v3/kv/range/").is_none());
         assert!(find(b"/v3beta/kv/range").is_none());
+        assert!(find(b"/v3/lock").is_none());
+        assert!(matches!(
+            find(b"/v3/election/observe").map(|route| route.handler),
+            Some(Handler::Stream(_))
+        ));
     }
 }

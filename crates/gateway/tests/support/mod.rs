@@ -12,17 +12,27 @@ use std::task::{Context, Poll};
 use api::pb::etcdserverpb::{
     AlarmMember, AlarmRequest, AlarmResponse, AlarmType, CompactionRequest, CompactionResponse,
     DefragmentRequest, DefragmentResponse, DeleteRangeRequest, DeleteRangeResponse, HashKvRequest,
-    HashKvResponse, HashRequest, HashResponse, Member, MemberListRequest, MemberListResponse,
-    PutRequest, PutResponse, RangeRequest, RangeResponse, ResponseHeader, ResponseOp,
-    StatusRequest, StatusResponse, TxnRequest, TxnResponse, WatchRequest, WatchResponse,
-    response_op, watch_request,
+    HashKvResponse, HashRequest, HashResponse, LeaseGrantRequest, LeaseGrantResponse,
+    LeaseKeepAliveRequest, LeaseKeepAliveResponse, LeaseLeasesRequest, LeaseLeasesResponse,
+    LeaseRevokeRequest, LeaseRevokeResponse, LeaseStatus, LeaseTimeToLiveRequest,
+    LeaseTimeToLiveResponse, Member, MemberListRequest, MemberListResponse, PutRequest,
+    PutResponse, RangeRequest, RangeResponse, ResponseHeader, ResponseOp, StatusRequest,
+    StatusResponse, TxnRequest, TxnResponse, WatchRequest, WatchResponse, response_op,
+    watch_request,
 };
 use api::pb::mvccpb::KeyValue;
-use api::{Cluster, Error, Kv, Maintenance, RequestStream, ResponseStream, Watch};
+use api::pb::v3electionpb::{
+    CampaignRequest, CampaignResponse, LeaderKey, LeaderRequest, LeaderResponse, ProclaimRequest,
+    ProclaimResponse, ResignRequest, ResignResponse,
+};
+use api::pb::v3lockpb::{LockRequest, LockResponse, UnlockRequest, UnlockResponse};
+use api::{
+    Cluster, Election, Error, Kv, Lease, Lock, Maintenance, RequestStream, ResponseStream, Watch,
+};
 use bytes::Bytes;
 use futures::channel::mpsc;
 use futures::{Stream, StreamExt};
-use gateway::{Gateway, GatewayBody, Limits};
+use gateway::{Gateway, GatewayBody, Limits, Services};
 use http::{Request, Response};
 use http_body_util::{BodyExt, Full};
 
@@ -40,6 +50,24 @@ pub fn header() -> ResponseHeader {
     }
 }
 
+/// The header of the etcd 3.4.23 the lease, election and lock answers were
+/// recorded from, at `revision`.
+pub fn etcd_header(revision: i64) -> ResponseHeader {
+    ResponseHeader {
+        cluster_id: 15118495548433857066,
+        member_id: 13668033151171901709,
+        revision,
+        raft_term: 2,
+    }
+}
+
+/// [`etcd_header`] as etcd writes it.
+pub fn etcd_header_json(revision: i64) -> String {
+    format!(
+        r#"{{"cluster_id":"15118495548433857066","member_id":"13668033151171901709","revision":"{revision}","raft_term":"2"}}"#
+    )
+}
+
 /// One recorded call.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Call {
@@ -54,6 +82,18 @@ pub enum Call {
     Hash(HashRequest),
     HashKv(HashKvRequest),
     MemberList(MemberListRequest),
+    LeaseGrant(LeaseGrantRequest),
+    LeaseRevoke(LeaseRevokeRequest),
+    LeaseKeepAlive(LeaseKeepAliveRequest),
+    LeaseTimeToLive(LeaseTimeToLiveRequest),
+    LeaseLeases(LeaseLeasesRequest),
+    Campaign(CampaignRequest),
+    Proclaim(ProclaimRequest),
+    Leader(LeaderRequest),
+    Observe(LeaderRequest),
+    Resign(ResignRequest),
+    Lock(LockRequest),
+    Unlock(UnlockRequest),
 }
 
 /// The watch side: what the client sent, what the test sends back, and
@@ -68,12 +108,60 @@ pub struct WatchSide {
     receiver: Mutex<Option<mpsc::UnboundedReceiver<Result<WatchResponse, Error>>>>,
 }
 
+/// A server stream the test feeds, and whether the gateway let go of it.
+pub struct Outlet<T> {
+    /// Set once the stream has been dropped.
+    pub dropped: Arc<AtomicBool>,
+    events: mpsc::UnboundedSender<Result<T, Error>>,
+    receiver: Mutex<Option<mpsc::UnboundedReceiver<Result<T, Error>>>>,
+}
+
+impl<T: Send + 'static> Default for Outlet<T> {
+    fn default() -> Self {
+        let (events, receiver) = mpsc::unbounded();
+        Self {
+            dropped: Arc::default(),
+            events,
+            receiver: Mutex::new(Some(receiver)),
+        }
+    }
+}
+
+impl<T: Send + 'static> Outlet<T> {
+    /// Sends a response (or error) down the open stream.
+    pub fn send(&self, event: Result<T, Error>) {
+        self.events.unbounded_send(event).unwrap();
+    }
+
+    /// Ends the stream cleanly.
+    pub fn close(&self) {
+        self.events.close_channel();
+    }
+
+    fn open(&self) -> ResponseStream<T> {
+        let receiver = self.receiver.lock().unwrap().take().unwrap();
+        Box::pin(DropFlag {
+            inner: receiver,
+            dropped: Arc::clone(&self.dropped),
+        })
+    }
+}
+
 #[derive(Default)]
 pub struct Fake {
-    pub calls: Mutex<Vec<Call>>,
-    /// Returned by the next unary call instead of an answer.
-    pub fail_next: Mutex<Option<Error>>,
+    pub calls: Arc<Mutex<Vec<Call>>>,
+    /// Returned by the next unary call (or keepalive answer) instead of an
+    /// answer.
+    pub fail_next: Arc<Mutex<Option<Error>>>,
     pub watch: WatchSideCell,
+    pub observe: Outlet<LeaderResponse>,
+    /// Set once the request stream of a keepalive has ended.
+    pub keep_alive_requests_ended: Arc<AtomicBool>,
+    /// Makes campaign and lock wait until dropped, as they do while
+    /// someone else leads or holds the lock.
+    pub hold: AtomicBool,
+    /// Set once a held call has been dropped (cancelled).
+    pub held_dropped: Arc<AtomicBool>,
 }
 
 /// The watch side, created on first use.
@@ -108,14 +196,46 @@ impl Fake {
         Arc::new(Self::default())
     }
 
+    /// The gateway over every service of this fake.
     pub fn gateway(self: &Arc<Self>, limits: Limits) -> Gateway {
         Gateway::new(
-            Arc::clone(self) as Arc<dyn Kv>,
-            Arc::clone(self) as Arc<dyn Watch>,
-            Arc::clone(self) as Arc<dyn Maintenance>,
-            Arc::clone(self) as Arc<dyn Cluster>,
+            Services {
+                lease: Some(Arc::clone(self) as Arc<dyn Lease>),
+                election: Some(Arc::clone(self) as Arc<dyn Election>),
+                lock: Some(Arc::clone(self) as Arc<dyn Lock>),
+                ..self.required_services()
+            },
             limits,
         )
+    }
+
+    /// The gateway over a server that has no lease, election or lock
+    /// service.
+    pub fn gateway_without_optional_services(self: &Arc<Self>) -> Gateway {
+        Gateway::new(self.required_services(), Limits::default())
+    }
+
+    fn required_services(self: &Arc<Self>) -> Services {
+        Services {
+            kv: Arc::clone(self) as Arc<dyn Kv>,
+            watch: Arc::clone(self) as Arc<dyn Watch>,
+            maintenance: Arc::clone(self) as Arc<dyn Maintenance>,
+            cluster: Arc::clone(self) as Arc<dyn Cluster>,
+            lease: None,
+            election: None,
+            lock: None,
+        }
+    }
+
+    /// Waits forever if [`Fake::hold`] is set, flagging the drop.
+    async fn maybe_hold(&self) {
+        if self.hold.load(Ordering::SeqCst) {
+            let _guard = DropFlag {
+                inner: futures::stream::empty::<()>(),
+                dropped: Arc::clone(&self.held_dropped),
+            };
+            futures::future::pending::<()>().await;
+        }
     }
 
     pub fn fail_next(&self, err: Error) {
@@ -310,6 +430,190 @@ impl Watch for Fake {
         Box::pin(DropFlag {
             inner: receiver,
             dropped: Arc::clone(&side.responses_dropped),
+        })
+    }
+}
+
+/// Lease answers shaped like etcd 3.4.23's for the same requests (see
+/// tests/lease.rs): lease 999 is unknown, every other one was granted
+/// with a TTL of 60 and has 56 seconds left.
+#[async_trait::async_trait]
+impl Lease for Fake {
+    async fn lease_grant(&self, req: LeaseGrantRequest) -> Result<LeaseGrantResponse, Error> {
+        self.record(Call::LeaseGrant(req))?;
+        Ok(LeaseGrantResponse {
+            header: Some(etcd_header(1)),
+            id: if req.id == 0 {
+                4111120205334748679
+            } else {
+                req.id
+            },
+            ttl: req.ttl,
+            error: String::new(),
+        })
+    }
+
+    async fn lease_revoke(&self, req: LeaseRevokeRequest) -> Result<LeaseRevokeResponse, Error> {
+        self.record(Call::LeaseRevoke(req))?;
+        Ok(LeaseRevokeResponse {
+            header: Some(etcd_header(3)),
+        })
+    }
+
+    /// Answers each request in turn, lease 999 with no TTL as etcd does
+    /// for an unknown lease; a scripted failure ends the stream, and the
+    /// stream ends when the requests do.
+    async fn lease_keep_alive(
+        &self,
+        requests: RequestStream<LeaseKeepAliveRequest>,
+    ) -> ResponseStream<LeaseKeepAliveResponse> {
+        let state = (
+            requests,
+            Arc::clone(&self.calls),
+            Arc::clone(&self.fail_next),
+            Arc::clone(&self.keep_alive_requests_ended),
+        );
+        Box::pin(futures::stream::unfold(Some(state), |state| async move {
+            let (mut requests, calls, fail_next, ended) = state?;
+            let Some(req) = requests.next().await else {
+                ended.store(true, Ordering::SeqCst);
+                return None;
+            };
+            calls.lock().unwrap().push(Call::LeaseKeepAlive(req));
+            if let Some(err) = fail_next.lock().unwrap().take() {
+                return Some((Err(err), None));
+            }
+            let answer = LeaseKeepAliveResponse {
+                header: Some(etcd_header(2)),
+                id: req.id,
+                ttl: if req.id == 999 { 0 } else { 60 },
+            };
+            Some((Ok(answer), Some((requests, calls, fail_next, ended))))
+        }))
+    }
+
+    async fn lease_time_to_live(
+        &self,
+        req: LeaseTimeToLiveRequest,
+    ) -> Result<LeaseTimeToLiveResponse, Error> {
+        self.record(Call::LeaseTimeToLive(req))?;
+        let known = req.id != 999;
+        Ok(LeaseTimeToLiveResponse {
+            header: Some(etcd_header(2)),
+            id: req.id,
+            ttl: if known { 56 } else { -1 },
+            granted_ttl: if known { 60 } else { 0 },
+            keys: if known && req.keys {
+                vec![b"foo".to_vec()]
+            } else {
+                vec![]
+            },
+        })
+    }
+
+    async fn lease_leases(&self, req: LeaseLeasesRequest) -> Result<LeaseLeasesResponse, Error> {
+        self.record(Call::LeaseLeases(req))?;
+        Ok(LeaseLeasesResponse {
+            header: Some(etcd_header(2)),
+            leases: vec![
+                LeaseStatus {
+                    id: 4111120205334748679,
+                },
+                LeaseStatus { id: 123 },
+            ],
+        })
+    }
+}
+
+/// Election answers shaped like etcd 3.4.23's (see tests/election.rs).
+/// A missing leader key fails as etcd's election server fails it, with an
+/// error gRPC reports as Unknown.
+#[async_trait::async_trait]
+impl Election for Fake {
+    async fn campaign(&self, req: CampaignRequest) -> Result<CampaignResponse, Error> {
+        self.record(Call::Campaign(req.clone()))?;
+        self.maybe_hold().await;
+        let mut key = req.name.clone();
+        key.extend_from_slice(b"/4d");
+        Ok(CampaignResponse {
+            header: Some(etcd_header(4)),
+            leader: Some(LeaderKey {
+                name: req.name,
+                key,
+                rev: 4,
+                lease: req.lease,
+            }),
+        })
+    }
+
+    async fn proclaim(&self, req: ProclaimRequest) -> Result<ProclaimResponse, Error> {
+        self.record(Call::Proclaim(req.clone()))?;
+        if req.leader.is_none() {
+            return Err(missing_leader());
+        }
+        Ok(ProclaimResponse {
+            header: Some(etcd_header(54)),
+        })
+    }
+
+    async fn leader(&self, req: LeaderRequest) -> Result<LeaderResponse, Error> {
+        self.record(Call::Leader(req))?;
+        Ok(LeaderResponse {
+            header: Some(etcd_header(4)),
+            kv: Some(leader_kv()),
+        })
+    }
+
+    async fn observe(&self, req: LeaderRequest) -> ResponseStream<LeaderResponse> {
+        self.calls.lock().unwrap().push(Call::Observe(req));
+        self.observe.open()
+    }
+
+    async fn resign(&self, req: ResignRequest) -> Result<ResignResponse, Error> {
+        self.record(Call::Resign(req.clone()))?;
+        if req.leader.is_none() {
+            return Err(missing_leader());
+        }
+        Ok(ResignResponse {
+            header: Some(etcd_header(55)),
+        })
+    }
+}
+
+/// etcd's `ErrMissingLeaderKey`, a plain Go error.
+pub fn missing_leader() -> Error {
+    Error::Internal("\"leader\" field must be provided".into())
+}
+
+/// The leader key of `/election-prefix` in the recorded etcd.
+pub fn leader_kv() -> KeyValue {
+    KeyValue {
+        key: b"/election-prefix/4d".to_vec(),
+        create_revision: 4,
+        mod_revision: 4,
+        version: 1,
+        value: b"v1".to_vec(),
+        lease: 77,
+    }
+}
+
+#[async_trait::async_trait]
+impl Lock for Fake {
+    async fn lock(&self, req: LockRequest) -> Result<LockResponse, Error> {
+        self.record(Call::Lock(req.clone()))?;
+        self.maybe_hold().await;
+        let mut key = req.name;
+        key.extend_from_slice(b"/4d");
+        Ok(LockResponse {
+            header: Some(etcd_header(5)),
+            key,
+        })
+    }
+
+    async fn unlock(&self, req: UnlockRequest) -> Result<UnlockResponse, Error> {
+        self.record(Call::Unlock(req))?;
+        Ok(UnlockResponse {
+            header: Some(etcd_header(10)),
         })
     }
 }
