@@ -52,8 +52,6 @@ pub(crate) struct ApplyLoop {
     pub(crate) counters: Arc<ServerCounters>,
     pub(crate) snapshot_count: u64,
     pub(crate) lessor: Arc<Lessor>,
-    /// How long a new leader extends every lease (etcd: one election timeout).
-    pub(crate) lease_extension: Duration,
     pub(crate) runtime: tokio::runtime::Handle,
 }
 
@@ -147,13 +145,6 @@ impl ApplyLoop {
         };
         let mut outcomes = Vec::with_capacity(fresh.len());
         for entry in &fresh {
-            if entry.get_entry_type() == EntryType::EntryNormal && entry.data.is_empty() {
-                // A new leader's first entry: once it applies, this member has
-                // applied every earlier term and may start expiring leases.
-                if self.raft.status().is_leader() {
-                    self.lessor.promote(self.lease_extension, Instant::now());
-                }
-            }
             if entry.get_entry_type() == EntryType::EntryNormal && !entry.data.is_empty() {
                 match InternalRaftRequest::decode(entry.data.as_ref()) {
                     Ok(req) => {

@@ -104,7 +104,6 @@ impl EtcdServer {
             counters: Arc::clone(&counters),
             snapshot_count: cfg.snapshot_count,
             lessor: Arc::clone(&lessor),
-            lease_extension: cfg.election_timeout,
             runtime: tokio::runtime::Handle::current(),
         };
         let thread = std::thread::Builder::new()
@@ -259,6 +258,9 @@ impl EtcdServer {
                 if !leads && server.inner.lessor.is_primary() {
                     server.inner.lessor.demote();
                 }
+                if leads && !server.inner.lessor.is_primary() {
+                    server.promote_lessor().await;
+                }
                 if leads && server.cluster_version().is_none() {
                     let req = InternalRaftRequest {
                         cluster_version_set: Some(
@@ -284,6 +286,25 @@ impl EtcdServer {
                     .fetch_add(1, Ordering::Relaxed);
             }
         });
+    }
+}
+
+impl EtcdServer {
+    /// A new leader starts expiring leases once it has applied every entry
+    /// of earlier terms (its own first entry included), as etcd promotes its
+    /// lessor on applying that entry; each lease then gets its TTL plus an
+    /// election timeout from now.
+    async fn promote_lessor(&self) {
+        let target = self.raft_status().last_index;
+        let mut applied = self.inner.applied.clone();
+        if applied.wait_for(|a| *a >= target).await.is_err() {
+            return;
+        }
+        if self.raft_status().is_leader() {
+            self.inner
+                .lessor
+                .promote(self.inner.cfg.election_timeout, std::time::Instant::now());
+        }
     }
 }
 
