@@ -13,6 +13,6 @@ mod service;
 pub use code_name::grpc_code_name;
 pub use error::Error;
 pub use service::{
-    Cluster, Election, HeaderSource, Kv, Lease, Lock, Maintenance, RequestStream, ResponseStream,
-    Watch,
+    Cluster, Election, HeaderSource, Kv, LeaderLink, Lease, Lock, Maintenance, RequestStream,
+    ResponseStream, Watch,
 };

@@ -59,6 +59,18 @@ pub trait Lease: Send + Sync + 'static {
     async fn lease_leases(&self, req: LeaseLeasesRequest) -> Result<LeaseLeasesResponse, Error>;
 }
 
+/// What a follower asks the leader for: leases live on the leader alone,
+/// so keepalives and time-to-live are answered there.
+#[async_trait::async_trait]
+pub trait LeaderLink: Send + Sync + 'static {
+    async fn lease_renew(&self, leader: u64, id: i64) -> Result<i64, Error>;
+    async fn lease_time_to_live(
+        &self,
+        leader: u64,
+        req: LeaseTimeToLiveRequest,
+    ) -> Result<LeaseTimeToLiveResponse, Error>;
+}
+
 /// etcd's v3election service: leader election on keys, leases and watches.
 #[async_trait::async_trait]
 pub trait Election: Send + Sync + 'static {
