@@ -12,9 +12,12 @@ use crate::pb::etcdserverpb::{
     DefragmentResponse, DeleteRangeRequest, DeleteRangeResponse, HashKvRequest, HashKvResponse,
     HashRequest, HashResponse, LeaseGrantRequest, LeaseGrantResponse, LeaseKeepAliveRequest,
     LeaseKeepAliveResponse, LeaseLeasesRequest, LeaseLeasesResponse, LeaseRevokeRequest,
-    LeaseRevokeResponse, LeaseTimeToLiveRequest, LeaseTimeToLiveResponse, MemberListRequest,
-    MemberListResponse, PutRequest, PutResponse, RangeRequest, RangeResponse, ResponseHeader,
-    StatusRequest, StatusResponse, TxnRequest, TxnResponse, WatchRequest, WatchResponse,
+    LeaseRevokeResponse, LeaseTimeToLiveRequest, LeaseTimeToLiveResponse, MemberAddRequest,
+    MemberAddResponse, MemberListRequest, MemberListResponse, MemberPromoteRequest,
+    MemberPromoteResponse, MemberRemoveRequest, MemberRemoveResponse, MemberUpdateRequest,
+    MemberUpdateResponse, MoveLeaderRequest, MoveLeaderResponse, PutRequest, PutResponse,
+    RangeRequest, RangeResponse, ResponseHeader, StatusRequest, StatusResponse, TxnRequest,
+    TxnResponse, WatchRequest, WatchResponse,
 };
 use crate::pb::v3electionpb::{
     CampaignRequest, CampaignResponse, LeaderRequest, LeaderResponse, ProclaimRequest,
@@ -99,12 +102,47 @@ pub trait Maintenance: Send + Sync + 'static {
     async fn defragment(&self, req: DefragmentRequest) -> Result<DefragmentResponse, Error>;
     async fn hash(&self, req: HashRequest) -> Result<HashResponse, Error>;
     async fn hash_kv(&self, req: HashKvRequest) -> Result<HashKvResponse, Error>;
+    /// Hands leadership to another voting member; answered by the leader.
+    async fn move_leader(&self, _req: MoveLeaderRequest) -> Result<MoveLeaderResponse, Error> {
+        Err(Error::Unimplemented(
+            "move-leader is not supported by this server".into(),
+        ))
+    }
 }
 
 /// etcd's Cluster service (membership); this member's view of it.
 #[async_trait::async_trait]
 pub trait Cluster: Send + Sync + 'static {
     async fn member_list(&self, req: MemberListRequest) -> Result<MemberListResponse, Error>;
+    async fn member_add(&self, _req: MemberAddRequest) -> Result<MemberAddResponse, Error> {
+        Err(Error::Unimplemented(
+            "membership changes are not supported by this server".into(),
+        ))
+    }
+    async fn member_remove(
+        &self,
+        _req: MemberRemoveRequest,
+    ) -> Result<MemberRemoveResponse, Error> {
+        Err(Error::Unimplemented(
+            "membership changes are not supported by this server".into(),
+        ))
+    }
+    async fn member_update(
+        &self,
+        _req: MemberUpdateRequest,
+    ) -> Result<MemberUpdateResponse, Error> {
+        Err(Error::Unimplemented(
+            "membership changes are not supported by this server".into(),
+        ))
+    }
+    async fn member_promote(
+        &self,
+        _req: MemberPromoteRequest,
+    ) -> Result<MemberPromoteResponse, Error> {
+        Err(Error::Unimplemented(
+            "membership changes are not supported by this server".into(),
+        ))
+    }
 }
 
 /// Where response headers come from: the identity of this member and the

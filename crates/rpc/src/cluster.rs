@@ -25,6 +25,33 @@ impl Cluster for CheckedCluster {
         header::fill(self.header.as_ref(), &mut resp.header);
         Ok(resp)
     }
+
+    async fn member_add(&self, req: MemberAddRequest) -> Result<MemberAddResponse, Error> {
+        let mut resp = self.inner.member_add(req).await?;
+        header::fill(self.header.as_ref(), &mut resp.header);
+        Ok(resp)
+    }
+
+    async fn member_remove(&self, req: MemberRemoveRequest) -> Result<MemberRemoveResponse, Error> {
+        let mut resp = self.inner.member_remove(req).await?;
+        header::fill(self.header.as_ref(), &mut resp.header);
+        Ok(resp)
+    }
+
+    async fn member_update(&self, req: MemberUpdateRequest) -> Result<MemberUpdateResponse, Error> {
+        let mut resp = self.inner.member_update(req).await?;
+        header::fill(self.header.as_ref(), &mut resp.header);
+        Ok(resp)
+    }
+
+    async fn member_promote(
+        &self,
+        req: MemberPromoteRequest,
+    ) -> Result<MemberPromoteResponse, Error> {
+        let mut resp = self.inner.member_promote(req).await?;
+        header::fill(self.header.as_ref(), &mut resp.header);
+        Ok(resp)
+    }
 }
 
 pub struct GrpcCluster {
@@ -40,31 +67,42 @@ const fn method(name: &'static str) -> Method {
     }
 }
 
-fn membership_changes_unsupported() -> Status {
-    Status::unimplemented("membership changes are not supported by this server yet")
-}
-
 #[tonic::async_trait]
 impl cluster_server::Cluster for GrpcCluster {
     async fn member_add(
         &self,
-        _req: Request<MemberAddRequest>,
+        req: Request<MemberAddRequest>,
     ) -> Result<Response<MemberAddResponse>, Status> {
-        Err(membership_changes_unsupported())
+        unary(
+            &self.metrics,
+            method("MemberAdd"),
+            self.cluster.member_add(req.into_inner()),
+        )
+        .await
     }
 
     async fn member_remove(
         &self,
-        _req: Request<MemberRemoveRequest>,
+        req: Request<MemberRemoveRequest>,
     ) -> Result<Response<MemberRemoveResponse>, Status> {
-        Err(membership_changes_unsupported())
+        unary(
+            &self.metrics,
+            method("MemberRemove"),
+            self.cluster.member_remove(req.into_inner()),
+        )
+        .await
     }
 
     async fn member_update(
         &self,
-        _req: Request<MemberUpdateRequest>,
+        req: Request<MemberUpdateRequest>,
     ) -> Result<Response<MemberUpdateResponse>, Status> {
-        Err(membership_changes_unsupported())
+        unary(
+            &self.metrics,
+            method("MemberUpdate"),
+            self.cluster.member_update(req.into_inner()),
+        )
+        .await
     }
 
     async fn member_list(
@@ -81,8 +119,13 @@ impl cluster_server::Cluster for GrpcCluster {
 
     async fn member_promote(
         &self,
-        _req: Request<MemberPromoteRequest>,
+        req: Request<MemberPromoteRequest>,
     ) -> Result<Response<MemberPromoteResponse>, Status> {
-        Err(membership_changes_unsupported())
+        unary(
+            &self.metrics,
+            method("MemberPromote"),
+            self.cluster.member_promote(req.into_inner()),
+        )
+        .await
     }
 }

@@ -49,6 +49,12 @@ impl Maintenance for CheckedMaintenance {
         header::fill(self.header.as_ref(), &mut resp.header);
         Ok(resp)
     }
+
+    async fn move_leader(&self, req: MoveLeaderRequest) -> Result<MoveLeaderResponse, Error> {
+        let mut resp = self.inner.move_leader(req).await?;
+        header::fill(self.header.as_ref(), &mut resp.header);
+        Ok(resp)
+    }
 }
 
 pub struct GrpcMaintenance {
@@ -136,10 +142,13 @@ impl maintenance_server::Maintenance for GrpcMaintenance {
 
     async fn move_leader(
         &self,
-        _req: Request<MoveLeaderRequest>,
+        req: Request<MoveLeaderRequest>,
     ) -> Result<Response<MoveLeaderResponse>, Status> {
-        Err(Status::unimplemented(
-            "move-leader is not supported by this server yet",
-        ))
+        unary(
+            &self.metrics,
+            method("MoveLeader"),
+            self.maintenance.move_leader(req.into_inner()),
+        )
+        .await
     }
 }

@@ -6,7 +6,9 @@
 
 use std::sync::Arc;
 
-use api::pb::etcdserverpb::{AlarmRequest, DefragmentRequest, HashRequest, StatusRequest};
+use api::pb::etcdserverpb::{
+    AlarmRequest, DefragmentRequest, HashRequest, MoveLeaderRequest, StatusRequest,
+};
 
 use super::{Route, Services};
 use crate::unary::{Unary, UnaryReply};
@@ -16,6 +18,7 @@ pub(super) const ROUTES: &[Route] = &[
     Route::unary("/v3/maintenance/status", status),
     Route::unary("/v3/maintenance/defragment", defragment),
     Route::unary("/v3/maintenance/hash", hash),
+    Route::unary("/v3/maintenance/transfer-leadership", move_leader),
 ];
 
 fn alarm(services: &Services, call: Unary) -> UnaryReply {
@@ -47,5 +50,13 @@ fn hash(services: &Services, call: Unary) -> UnaryReply {
     call.call(
         "etcdserverpb.HashRequest",
         move |req: HashRequest| async move { maintenance.hash(req).await },
+    )
+}
+
+fn move_leader(services: &Services, call: Unary) -> UnaryReply {
+    let maintenance = Arc::clone(&services.maintenance);
+    call.call(
+        "etcdserverpb.MoveLeaderRequest",
+        move |req: MoveLeaderRequest| async move { maintenance.move_leader(req).await },
     )
 }

@@ -82,7 +82,8 @@ mod tests {
 
     /// The paths etcd 3.4's gateway registers for these services
     /// (rpc.pb.gw.go, v3lock.pb.gw.go, v3election.pb.gw.go), less HashKV,
-    /// which shares Hash's path.
+    /// which shares Hash's path, Snapshot (not served yet) and Auth (a later
+    /// issue).
     #[test]
     fn paths_are_etcds() {
         let paths: Vec<&str> = SERVICES
@@ -107,11 +108,16 @@ mod tests {
                 "/v3/kv/lease/timetolive",
                 "/v3/lease/leases",
                 "/v3/kv/lease/leases",
+                "/v3/cluster/member/add",
+                "/v3/cluster/member/remove",
+                "/v3/cluster/member/update",
                 "/v3/cluster/member/list",
+                "/v3/cluster/member/promote",
                 "/v3/maintenance/alarm",
                 "/v3/maintenance/status",
                 "/v3/maintenance/defragment",
                 "/v3/maintenance/hash",
+                "/v3/maintenance/transfer-leadership",
                 "/v3/lock/lock",
                 "/v3/lock/unlock",
                 "/v3/election/campaign",
