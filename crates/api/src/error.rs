@@ -118,6 +118,8 @@ pub enum Error {
     TimeoutDueToConnectionLost,
     #[error("etcdserver: request timed out, waiting for the applied index took too long")]
     TimeoutWaitAppliedIndex,
+    #[error("etcdserver: request timed out, leader transfer took too long")]
+    TimeoutLeaderTransfer,
     #[error("etcdserver: unhealthy cluster")]
     Unhealthy,
     #[error("etcdserver: corrupt cluster")]
@@ -196,6 +198,7 @@ impl Error {
             TimeoutDueToLeaderFail,
             TimeoutDueToConnectionLost,
             TimeoutWaitAppliedIndex,
+            TimeoutLeaderTransfer,
             Unhealthy,
             Corrupt,
             NotSupportedForLearner,

@@ -9,17 +9,18 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use api::pb::etcdserverpb::Member as PbMember;
 use api::pb::etcdserverpb::{
     CompactionResponse, DeleteRangeResponse, InternalRaftRequest, LeaseGrantResponse,
     LeaseRevokeResponse, PutResponse, ResponseHeader, TxnResponse,
 };
 use prost::Message;
-use raft::eraftpb::{Entry, EntryType};
-use raftnode::{Apply, RaftNode};
+use raft::eraftpb::{ConfChange, ConfChangeType, Entry, EntryType};
+use raftnode::{Apply, RaftNode, Transport};
 use tokio::sync::{mpsc, watch};
 
 use crate::lessor::{Lessor, MAX_LEASE_TTL};
-use crate::membership::Membership;
+use crate::membership::{Member, Membership};
 use crate::server::ServerCounters;
 use crate::version;
 
@@ -32,6 +33,8 @@ pub(crate) enum Applied {
     Compaction(CompactionResponse),
     LeaseGrant(LeaseGrantResponse),
     LeaseRevoke(LeaseRevokeResponse),
+    /// A membership change went through; the members after it.
+    Members(Vec<PbMember>),
     Nothing,
 }
 
@@ -46,9 +49,14 @@ pub(crate) struct ApplyLoop {
     pub(crate) raft: RaftNode,
     pub(crate) wait: Arc<wait::Registry<Outcome>>,
     pub(crate) membership: Arc<Membership>,
+    pub(crate) transport: Arc<dyn Transport>,
+    /// Where the peer layer puts the store dumps that come with a leader's
+    /// snapshot.
+    pub(crate) snap_dir: std::path::PathBuf,
     pub(crate) applied: watch::Sender<u64>,
     pub(crate) cluster_version: watch::Sender<Option<String>>,
     pub(crate) published: watch::Sender<bool>,
+    pub(crate) removed: watch::Sender<bool>,
     pub(crate) counters: Arc<ServerCounters>,
     pub(crate) snapshot_count: u64,
     pub(crate) lessor: Arc<Lessor>,
@@ -77,7 +85,8 @@ impl ApplyLoop {
                 }
             };
             if let Some(snapshot) = &apply.snapshot {
-                self.check_snapshot(snapshot);
+                self.restore_snapshot(snapshot);
+                snapshot_index = snapshot_index.max(self.store.consistent_index());
             }
             let durable = last_durable.elapsed() >= DURABLE_COMMIT_INTERVAL;
             let Some(applied_index) = self.apply_batch(apply.entries, durable) else {
@@ -109,18 +118,56 @@ impl ApplyLoop {
         }
     }
 
-    /// The store must already hold everything a snapshot covers: this
-    /// member only snapshots after a durable store commit, and receiving a
-    /// leader's snapshot data is not supported yet.
-    fn check_snapshot(&self, snapshot: &raft::eraftpb::Snapshot) {
+    /// A snapshot the store is behind (one the leader sent) replaces the
+    /// store's contents with the dump that came with it; membership, leases
+    /// and the peers follow the new contents. A snapshot the store already
+    /// covers (the one this member booted from) changes nothing.
+    fn restore_snapshot(&self, snapshot: &raft::eraftpb::Snapshot) {
         let index = snapshot.get_metadata().index;
         let consistent = self.store.consistent_index();
-        if index > consistent {
+        if index <= consistent {
+            return;
+        }
+        let path = raftnode::snapshot_db_path(&self.snap_dir, index);
+        if let Err(err) = self.store.restore_snapshot_file(&path) {
             fatal(&format!(
-                "raft snapshot at index {index} is ahead of the store (consistent index {consistent}); \
-                 the store file does not match the raft log"
+                "cannot restore the store from the leader's snapshot at index {index} ({}): {err}",
+                path.display()
             ));
         }
+        let before: Vec<u64> = self.membership.members().iter().map(|m| m.id).collect();
+        if let Err(err) = self.membership.reload(&self.store) {
+            fatal(&format!(
+                "cannot load members from the restored store: {err}"
+            ));
+        }
+        let local = self.membership.local_id;
+        for id in before {
+            if id != local && self.membership.get(id).is_none() {
+                self.transport.remove_peer(id);
+            }
+        }
+        for m in self.membership.members() {
+            if m.id != local {
+                self.transport.add_peer(m.id, &m.peer_urls);
+            }
+        }
+        match self.store.leases() {
+            Ok(leases) => self.lessor.reset(leases.into_iter().map(|l| (l.id, l.ttl))),
+            Err(err) => fatal(&format!(
+                "cannot load leases from the restored store: {err}"
+            )),
+        }
+        if let Ok(Some(v)) = self.store.cluster_version() {
+            self.cluster_version.send_replace(Some(v));
+        }
+        let restored = self.store.consistent_index();
+        tracing::info!(
+            "restored the store from the leader's snapshot at index {index} (store at {restored})"
+        );
+        let _ = std::fs::remove_file(&path);
+        self.raft.advance_applied(restored);
+        self.applied.send_replace(restored);
     }
 
     /// Applies one batch of committed entries; returns the last applied
@@ -158,6 +205,11 @@ impl ApplyLoop {
                     )),
                 }
             }
+            if entry.get_entry_type() == EntryType::EntryConfChange
+                && let Some((id, outcome)) = self.apply_conf_change(&mut batch, entry)
+            {
+                outcomes.push((id, outcome));
+            }
             batch.set_consistent_index(entry.index);
         }
         if let Err(err) = batch.commit(durable) {
@@ -175,6 +227,9 @@ impl ApplyLoop {
         self.applied.send_replace(last);
         for (id, outcome) in outcomes {
             self.wait.trigger(id, outcome);
+        }
+        if self.membership.is_removed(self.membership.local_id) {
+            self.removed.send_replace(true);
         }
         Some(last)
     }
@@ -222,8 +277,12 @@ impl ApplyLoop {
         }
         if let Some(r) = req.cluster_member_attr_set {
             let attrs = r.member_attributes.unwrap_or_default();
-            self.membership
-                .set_attributes(r.member_id, attrs.name, attrs.client_urls);
+            if let Some(m) =
+                self.membership
+                    .set_attributes(r.member_id, attrs.name, attrs.client_urls)
+            {
+                batch.put_member(m.id, &m.encode()).map_err(storage)?;
+            }
             if r.member_id == self.membership.local_id {
                 self.published.send_replace(true);
             }
@@ -238,12 +297,96 @@ impl ApplyLoop {
                 );
             }
             tracing::info!("enabled capabilities for version {}", version::API_VERSION);
+            batch.set_cluster_version(&r.ver).map_err(storage)?;
             self.cluster_version.send_replace(Some(r.ver));
             return Ok(Applied::Nothing);
         }
         Err(api::Error::Unimplemented(
             "this request type is not supported yet".into(),
         ))
+    }
+
+    /// Applies a membership change raft has already taken into its
+    /// configuration: the member in the entry's context joins, is promoted,
+    /// gets new peer URLs, or leaves for good. The bootstrap entries of a
+    /// new cluster carry no context (every member already knows the initial
+    /// members). Returns the proposer's id and answer.
+    fn apply_conf_change(
+        &self,
+        batch: &mut mvcc::WriteBatch<'_>,
+        entry: &Entry,
+    ) -> Option<(u64, Outcome)> {
+        use protobuf::Message as _;
+        let cc = match ConfChange::parse_from_bytes(&entry.data) {
+            Ok(cc) => cc,
+            Err(err) => fatal(&format!(
+                "undecodable conf change at index {}: {err}",
+                entry.index
+            )),
+        };
+        let local = self.membership.local_id;
+        let storage = crate::error::storage_to_api;
+        let outcome = (|| -> Outcome {
+            match cc.get_change_type() {
+                ConfChangeType::AddNode | ConfChangeType::AddLearnerNode => {
+                    if cc.context.is_empty() {
+                        return Ok(Applied::Nothing);
+                    }
+                    let mut member = match Member::decode(&cc.context) {
+                        Ok(m) => m,
+                        Err(err) => fatal(&format!(
+                            "undecodable member in the conf change at index {}: {err}",
+                            entry.index
+                        )),
+                    };
+                    member.is_learner = cc.get_change_type() == ConfChangeType::AddLearnerNode;
+                    let known = self.membership.get(member.id);
+                    if let Some(old) = &known {
+                        // A promotion or a peer URL update: the published
+                        // attributes stay.
+                        member.name.clone_from(&old.name);
+                        member.client_urls.clone_from(&old.client_urls);
+                    }
+                    batch
+                        .put_member(member.id, &member.encode())
+                        .map_err(storage)?;
+                    if member.id != local {
+                        match &known {
+                            Some(_) => self.transport.update_peer(member.id, &member.peer_urls),
+                            None => self.transport.add_peer(member.id, &member.peer_urls),
+                        }
+                    }
+                    tracing::info!(
+                        "{} member {:x} {:?} in cluster {:x}",
+                        if known.is_some() { "updated" } else { "added" },
+                        member.id,
+                        member.peer_urls,
+                        self.membership.cluster_id
+                    );
+                    self.membership.upsert(member);
+                }
+                ConfChangeType::RemoveNode => {
+                    let id = cc.node_id;
+                    batch.delete_member(id).map_err(storage)?;
+                    self.membership.remove(id);
+                    if id != local {
+                        self.transport.remove_peer(id);
+                    }
+                    tracing::info!(
+                        "removed member {id:x} from cluster {:x}",
+                        self.membership.cluster_id
+                    );
+                }
+            }
+            Ok(Applied::Members(
+                self.membership
+                    .members()
+                    .iter()
+                    .map(Member::to_pb)
+                    .collect(),
+            ))
+        })();
+        (cc.id != 0).then_some((cc.id, outcome))
     }
 
     fn commit_durable(&self) {

@@ -10,6 +10,13 @@ pub enum ClusterState {
     Existing,
 }
 
+/// What the peers told a member joining an existing cluster.
+#[derive(Clone, Debug)]
+pub struct Join {
+    pub cluster_id: u64,
+    pub members: Vec<crate::Member>,
+}
+
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
     pub name: String,
@@ -18,10 +25,19 @@ pub struct ServerConfig {
     pub initial_cluster: Vec<(String, Vec<String>)>,
     pub initial_cluster_state: ClusterState,
     pub initial_cluster_token: String,
+    /// Set when `initial_cluster_state` is `Existing` and the data dir is
+    /// new: the cluster as the peers reported it.
+    pub join: Option<Join>,
+    /// `--strict-reconfig-check`: refuse membership changes that could cost
+    /// the cluster its quorum.
+    pub strict_reconfig_check: bool,
     pub advertise_client_urls: Vec<String>,
     pub advertise_peer_urls: Vec<String>,
     /// Applied entries between two raft snapshots (`--snapshot-count`).
     pub snapshot_count: u64,
+    /// Entries kept behind a snapshot so that slightly lagging followers get
+    /// entries rather than the whole store.
+    pub snapshot_catch_up_entries: u64,
     pub heartbeat_interval: Duration,
     pub election_timeout: Duration,
     /// `--max-request-bytes`: the largest encoded request accepted.
@@ -70,9 +86,12 @@ impl Default for ServerConfig {
             initial_cluster: vec![("default".into(), vec!["http://localhost:2380".into()])],
             initial_cluster_state: ClusterState::New,
             initial_cluster_token: "etcd-cluster".into(),
+            join: None,
+            strict_reconfig_check: true,
             advertise_client_urls: vec!["http://localhost:2379".into()],
             advertise_peer_urls: vec!["http://localhost:2380".into()],
             snapshot_count: 100_000,
+            snapshot_catch_up_entries: 5000,
             heartbeat_interval: Duration::from_millis(100),
             election_timeout: Duration::from_millis(1000),
             max_request_bytes: 1536 * 1024,

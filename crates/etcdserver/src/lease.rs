@@ -32,7 +32,7 @@ fn unexpected(what: &Applied) -> Error {
 
 impl EtcdServer {
     /// Keepalives and time-to-live are answered by the leader only;
-    /// forwarding them from followers comes with the peer transport.
+    /// followers forward them (see [`EtcdServer::leader_to_ask`]).
     fn require_leader(&self) -> Result<(), Error> {
         let status = self.raft_status();
         if status.leader_id == 0 {
@@ -126,10 +126,9 @@ impl api::Lease for EtcdServer {
         let server = self.clone();
         tokio::spawn(async move {
             while let Some(req) = requests.next().await {
-                let header = Some(server.header());
-                let answer = match server.renew(req.id) {
+                let answer = match server.renew(req.id).await {
                     Ok(ttl) => Ok(LeaseKeepAliveResponse {
-                        header,
+                        header: Some(server.header()),
                         id: req.id,
                         ttl,
                     }),
@@ -148,6 +147,9 @@ impl api::Lease for EtcdServer {
         &self,
         req: LeaseTimeToLiveRequest,
     ) -> Result<LeaseTimeToLiveResponse, Error> {
+        if let Some((leader, link)) = self.leader_to_ask() {
+            return link.lease_time_to_live(leader, req).await;
+        }
         self.require_leader()?;
         self.wait_linearizable().await?;
         let (granted_ttl, ttl) = self
@@ -186,9 +188,27 @@ impl api::Lease for EtcdServer {
 }
 
 impl EtcdServer {
-    /// A keepalive answered here: TTL 0 for a lease that is gone, as etcd
-    /// answers it.
-    fn renew(&self, id: i64) -> Result<i64, Error> {
+    /// The leader, when it is another member and this one can reach it.
+    fn leader_to_ask(&self) -> Option<(u64, Arc<dyn api::LeaderLink>)> {
+        let leader = self.raft_status().leader_id;
+        if leader == 0 || leader == self.member_id() {
+            return None;
+        }
+        self.inner
+            .leader_link
+            .as_ref()
+            .map(|link| (leader, Arc::clone(link)))
+    }
+
+    /// A keepalive, answered by the leader's lessor (here or forwarded): TTL
+    /// 0 for a lease that is gone, as etcd answers it.
+    async fn renew(&self, id: i64) -> Result<i64, Error> {
+        if let Some((leader, link)) = self.leader_to_ask() {
+            return match link.lease_renew(leader, id).await {
+                Err(Error::LeaseNotFound) => Ok(0),
+                other => other,
+            };
+        }
         match self.inner.lessor.renew(id, Instant::now()) {
             Ok(ttl) => Ok(ttl),
             Err(RenewError::NotFound) => Ok(0),

@@ -90,6 +90,14 @@ impl Lessor {
         }
     }
 
+    /// The store's contents were replaced (a snapshot from the leader): the
+    /// leases are exactly the new contents'. Only a follower receives
+    /// snapshots, so none of them is expiring here.
+    pub(crate) fn reset(&self, leases: impl IntoIterator<Item = (i64, i64)>) {
+        self.state().leases.clear();
+        self.restore(leases);
+    }
+
     /// A grant has been applied.
     pub(crate) fn grant(&self, id: i64, ttl: i64, now: Instant) {
         let mut state = self.state();

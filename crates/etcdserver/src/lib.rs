@@ -10,6 +10,7 @@
 //! alone.
 
 mod apply;
+mod cluster;
 mod config;
 mod error;
 mod id;
@@ -24,8 +25,8 @@ mod server;
 mod version;
 mod watch;
 
-pub use config::{ClusterState, ServerConfig};
+pub use config::{ClusterState, Join, ServerConfig};
 pub use error::Error;
 pub use membership::{Member, cluster_id, member_id};
-pub use server::{EtcdServer, ServerCounters};
+pub use server::{EtcdServer, Peers, ServerCounters, identity};
 pub use version::{API_VERSION, CLUSTER_VERSION, SERVER_VERSION};

@@ -1,9 +1,10 @@
-//! Maintenance and Cluster: what this member reports about itself.
+//! Maintenance: what this member reports about itself, and moving the
+//! leadership.
 
 use api::Error;
 use api::pb::etcdserverpb::{
     AlarmRequest, AlarmResponse, DefragmentRequest, DefragmentResponse, HashKvRequest,
-    HashKvResponse, HashRequest, HashResponse, MemberListRequest, MemberListResponse,
+    HashKvResponse, HashRequest, HashResponse, MoveLeaderRequest, MoveLeaderResponse,
     StatusRequest, StatusResponse,
 };
 
@@ -37,7 +38,7 @@ impl api::Maintenance for EtcdServer {
             raft_applied_index: raft.applied_index,
             errors: vec![],
             db_size_in_use,
-            is_learner: false,
+            is_learner: self.inner.membership.local_is_learner(),
         })
     }
 
@@ -69,21 +70,36 @@ impl api::Maintenance for EtcdServer {
             compact_revision,
         })
     }
-}
 
-#[async_trait::async_trait]
-impl api::Cluster for EtcdServer {
-    async fn member_list(&self, _req: MemberListRequest) -> Result<MemberListResponse, Error> {
-        let members = self
+    /// Only the leader hands over leadership, and only to a voter.
+    async fn move_leader(&self, req: MoveLeaderRequest) -> Result<MoveLeaderResponse, Error> {
+        if !self.raft_status().is_leader() {
+            return Err(Error::NotLeader);
+        }
+        let target = req.target_id;
+        if self
             .inner
             .membership
-            .members()
-            .iter()
-            .map(|m| m.to_pb())
-            .collect();
-        Ok(MemberListResponse {
+            .get(target)
+            .is_none_or(|m| m.is_learner)
+        {
+            return Err(Error::BadLeaderTransferee);
+        }
+        self.inner
+            .raft
+            .transfer_leader(target)
+            .await
+            .map_err(|err| match err {
+                raftnode::Error::NotLeader => Error::NotLeader,
+                raftnode::Error::UnknownPeer(_) | raftnode::Error::NotVoter(_) => {
+                    Error::BadLeaderTransferee
+                }
+                raftnode::Error::Stopped => Error::Stopped,
+                raftnode::Error::LeaderTransferTimeout(_) => Error::TimeoutLeaderTransfer,
+                other => Error::Internal(other.to_string()),
+            })?;
+        Ok(MoveLeaderResponse {
             header: Some(self.header()),
-            members,
         })
     }
 }

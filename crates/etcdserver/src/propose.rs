@@ -21,6 +21,12 @@ impl EtcdServer {
         mut req: InternalRaftRequest,
     ) -> Result<Applied, Error> {
         let inner = &self.inner;
+        // A learner only replicates: clients' writes are refused, its own
+        // publication goes through.
+        let internal = req.cluster_member_attr_set.is_some() || req.cluster_version_set.is_some();
+        if !internal && inner.membership.local_is_learner() {
+            return Err(Error::NotSupportedForLearner);
+        }
         // Like etcd, refuse new work while the apply loop lags far behind
         // what raft has committed, instead of queueing without bound.
         let applied = *inner.applied.borrow();

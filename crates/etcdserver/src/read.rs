@@ -9,6 +9,10 @@ use crate::server::EtcdServer;
 
 impl EtcdServer {
     pub(crate) async fn wait_linearizable(&self) -> Result<(), Error> {
+        // etcd serves a learner's clients serializable reads only.
+        if self.inner.membership.local_is_learner() {
+            return Err(Error::NotSupportedForLearner);
+        }
         let deadline = self.inner.cfg.request_timeout();
         let wait = async {
             let index = self

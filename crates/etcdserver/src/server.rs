@@ -35,6 +35,9 @@ pub(crate) struct Inner {
     pub(crate) raft: RaftNode,
     pub(crate) wait: Arc<wait::Registry<apply::Outcome>>,
     pub(crate) ids: RequestIds,
+    pub(crate) transport: Arc<dyn Transport>,
+    pub(crate) leader_link: Option<Arc<dyn api::LeaderLink>>,
+    pub(crate) removed: watch::Receiver<bool>,
     /// The raft index the apply loop has applied and made visible.
     pub(crate) applied: watch::Receiver<u64>,
     pub(crate) cluster_version: watch::Receiver<Option<String>>,
@@ -45,6 +48,94 @@ pub(crate) struct Inner {
     apply_thread: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
+/// How a member reaches the others: raft traffic, and the leader for what
+/// only the leader answers. A one-member cluster needs neither.
+pub struct Peers {
+    pub transport: Arc<dyn Transport>,
+    pub leader_link: Option<Arc<dyn api::LeaderLink>>,
+}
+
+impl Peers {
+    pub fn none() -> Peers {
+        Peers {
+            transport: Arc::new(raftnode::NoPeers),
+            leader_link: None,
+        }
+    }
+}
+
+/// This member's id and its cluster's, as [`EtcdServer::start`] will
+/// settle them: from the WAL of an existing data dir, else from
+/// `--initial-cluster` (or `cfg.join`). The peer layer needs them before the
+/// member starts.
+pub fn identity(cfg: &ServerConfig) -> Result<(u64, u64), Error> {
+    if let Some(ids) = raftnode::read_identity(&cfg.member_dir())? {
+        return Ok(ids);
+    }
+    let m = match (cfg.initial_cluster_state, &cfg.join) {
+        (ClusterState::Existing, Some(join)) => {
+            Membership::join(cfg, join.cluster_id, join.members.clone())?
+        }
+        _ => Membership::bootstrap(cfg)?,
+    };
+    Ok((m.local_id, m.cluster_id))
+}
+
+/// Who this member is and whom it starts raft with: a restart takes its
+/// ids from the WAL and its members from the store; a new member takes them
+/// from `--initial-cluster` (or from the peers when joining) and records the
+/// members in the store.
+fn boot_membership(
+    cfg: &ServerConfig,
+    store: &mvcc::Store,
+) -> Result<(Membership, Vec<u64>), Error> {
+    if let Some((local_id, cluster_id)) = raftnode::read_identity(&cfg.member_dir())? {
+        if !store.members()?.is_empty() {
+            return Ok((
+                Membership::restore(cluster_id, local_id, store)?,
+                Vec::new(),
+            ));
+        }
+        // Written before members were kept in the store: only a member of
+        // the cluster --initial-cluster describes can be in that state.
+        let m = Membership::bootstrap(cfg)?;
+        if (m.local_id, m.cluster_id) != (local_id, cluster_id) {
+            return Err(Error::Config(format!(
+                "the data dir belongs to member {local_id:x} of cluster {cluster_id:x}, not to the --initial-cluster given"
+            )));
+        }
+        record_members(store, &m)?;
+        return Ok((m, Vec::new()));
+    }
+    let (m, voters) = match (cfg.initial_cluster_state, &cfg.join) {
+        (ClusterState::New, _) => {
+            let m = Membership::bootstrap(cfg)?;
+            let voters = m.voter_ids();
+            (m, voters)
+        }
+        (ClusterState::Existing, Some(join)) => (
+            Membership::join(cfg, join.cluster_id, join.members.clone())?,
+            Vec::new(),
+        ),
+        (ClusterState::Existing, None) => {
+            return Err(Error::Config(
+                "--initial-cluster-state=existing needs the member list of the cluster".into(),
+            ));
+        }
+    };
+    record_members(store, &m)?;
+    Ok((m, voters))
+}
+
+fn record_members(store: &mvcc::Store, m: &Membership) -> Result<(), Error> {
+    let mut batch = store.write_batch()?;
+    for member in m.members() {
+        batch.put_member(member.id, &member.encode())?;
+    }
+    batch.commit(true)?;
+    Ok(())
+}
+
 /// One etcd member. Cheap to clone; all clones are the same member.
 #[derive(Clone)]
 pub struct EtcdServer {
@@ -52,17 +143,11 @@ pub struct EtcdServer {
 }
 
 impl EtcdServer {
-    /// Starts a member: a new one bootstraps the cluster `cfg` describes, an
-    /// existing data dir is recovered. Returns once raft and the apply loop
-    /// run; [`EtcdServer::wait_published`] tells when it can serve.
-    pub async fn start(cfg: ServerConfig, transport: Arc<dyn Transport>) -> Result<Self, Error> {
-        if cfg.initial_cluster_state == ClusterState::Existing && !cfg.member_dir().exists() {
-            return Err(Error::Config(
-                "joining an existing cluster (--initial-cluster-state=existing) is not supported yet"
-                    .into(),
-            ));
-        }
-        let membership = Arc::new(Membership::bootstrap(&cfg)?);
+    /// Starts a member: a new one bootstraps the cluster `cfg` describes (or
+    /// joins the one `cfg.join` names), an existing data dir is recovered.
+    /// Returns once raft and the apply loop run;
+    /// [`EtcdServer::wait_published`] tells when it can serve.
+    pub async fn start(cfg: ServerConfig, peers: Peers) -> Result<Self, Error> {
         let snap_dir = cfg.member_dir().join("snap");
         std::fs::create_dir_all(&snap_dir).map_err(|source| Error::Io {
             path: snap_dir.display().to_string(),
@@ -72,22 +157,27 @@ impl EtcdServer {
             &cfg.db_path(),
             mvcc::StoreOptions::default(),
         )?);
+        let (membership, initial_voters) = boot_membership(&cfg, &store)?;
+        let membership = Arc::new(membership);
+        for m in membership.members() {
+            if m.id != membership.local_id {
+                peers.transport.add_peer(m.id, &m.peer_urls);
+            }
+        }
 
-        let mut raft_cfg = RaftConfig::new(
-            membership.local_id,
-            cfg.member_dir(),
-            membership.voter_ids(),
-        );
+        let mut raft_cfg = RaftConfig::new(membership.local_id, cfg.member_dir(), initial_voters);
         raft_cfg.tick_interval = cfg.heartbeat_interval;
         raft_cfg.election_tick = cfg.election_ticks();
         raft_cfg.heartbeat_tick = 1;
         raft_cfg.pre_vote = cfg.pre_vote;
         raft_cfg.cluster_id = membership.cluster_id;
-        let (raft, applies) = RaftNode::start(raft_cfg, transport)?;
+        raft_cfg.snapshot_catch_up_entries = cfg.snapshot_catch_up_entries;
+        let (raft, applies) = RaftNode::start(raft_cfg, Arc::clone(&peers.transport))?;
 
         let (applied_tx, applied_rx) = watch::channel(store.consistent_index());
-        let (version_tx, version_rx) = watch::channel(None);
+        let (version_tx, version_rx) = watch::channel(store.cluster_version()?);
         let (published_tx, published_rx) = watch::channel(false);
+        let (removed_tx, removed_rx) = watch::channel(false);
         let wait = Arc::new(wait::Registry::new());
         let counters = Arc::new(ServerCounters::default());
         let lessor = Arc::new(Lessor::new(cfg.min_lease_ttl()));
@@ -98,9 +188,12 @@ impl EtcdServer {
             raft: raft.clone(),
             wait: Arc::clone(&wait),
             membership: Arc::clone(&membership),
+            transport: Arc::clone(&peers.transport),
+            snap_dir,
             applied: applied_tx,
             cluster_version: version_tx,
             published: published_tx,
+            removed: removed_tx,
             counters: Arc::clone(&counters),
             snapshot_count: cfg.snapshot_count,
             lessor: Arc::clone(&lessor),
@@ -122,9 +215,12 @@ impl EtcdServer {
                 store,
                 raft,
                 wait,
+                transport: peers.transport,
+                leader_link: peers.leader_link,
                 applied: applied_rx,
                 cluster_version: version_rx,
                 published: published_rx,
+                removed: removed_rx,
                 counters,
                 lessor,
                 stopped: AtomicBool::new(false),
@@ -135,6 +231,18 @@ impl EtcdServer {
         server.spawn_publish();
         server.spawn_lease_expiry();
         Ok(server)
+    }
+
+    /// The raft node, for the peer layer to step messages into.
+    pub fn raft(&self) -> &RaftNode {
+        &self.inner.raft
+    }
+
+    /// Resolves once this member has been removed from the cluster: it must
+    /// stop serving (etcd exits).
+    pub async fn wait_removed(&self) {
+        let mut rx = self.inner.removed.clone();
+        let _ = rx.wait_for(|removed| *removed).await;
     }
 
     pub fn member_id(&self) -> u64 {
@@ -153,7 +261,7 @@ impl EtcdServer {
         &self.inner.counters
     }
 
-    pub fn store(&self) -> &mvcc::Store {
+    pub fn store(&self) -> &Arc<mvcc::Store> {
         &self.inner.store
     }
 

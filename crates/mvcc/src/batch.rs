@@ -3,9 +3,10 @@
 //! in a batch see each other's effects; readers and watchers see none of
 //! them until `commit` publishes the batch. Dropping a batch without
 //! committing takes all of it back. Lease requests live in the child
-//! module `lease_requests`.
+//! module `lease_requests`, membership writes in `member_requests`.
 
 mod lease_requests;
+mod member_requests;
 
 use std::sync::atomic::Ordering;
 
@@ -52,10 +53,10 @@ impl<'a> WriteBatch<'a> {
         core.check()?;
         let pass = core.gate.enter();
         core.check()?;
-        let txn = core.db.begin_write().map_err(Error::storage)?;
-        let (rev, compact_rev) = {
+        let (txn, rev, compact_rev) = {
             let shared = core.read_shared();
-            (shared.current_rev, shared.compact_rev)
+            let txn = shared.db.begin_write().map_err(Error::storage)?;
+            (txn, shared.current_rev, shared.compact_rev)
         };
         Ok(WriteBatch {
             core,

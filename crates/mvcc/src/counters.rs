@@ -85,11 +85,16 @@ pub(crate) struct CounterCells {
 impl CounterCells {
     pub fn new(live_keys: u64) -> CounterCells {
         let cells = CounterCells::default();
-        cells.keys_total.store(
+        cells.set_live_keys(live_keys);
+        cells
+    }
+
+    /// Sets the live keys gauge after the contents were replaced.
+    pub fn set_live_keys(&self, live_keys: u64) {
+        self.keys_total.store(
             i64::try_from(live_keys).unwrap_or(i64::MAX),
             Ordering::Relaxed,
         );
-        cells
     }
 
     /// A read-only unit made of a single range (a plain Range request).

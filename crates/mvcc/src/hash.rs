@@ -1,54 +1,46 @@
 //! Consistency hashes for etcd's Maintenance.Hash and HashKV: CRC-32C
 //! (Castagnoli) over table contents, so members with the same applied
 //! history produce the same number. Hash covers every table (leases and
-//! their checkpoints included); HashKV covers only the key space.
+//! their checkpoints, membership included); HashKV covers only the key
+//! space.
 
 use std::collections::HashSet;
 
 use crc::{CRC_32_ISCSI, Crc};
-use redb::{ReadableDatabase, ReadableTable};
+use redb::{ReadableTable, TableHandle};
 
 use crate::Error;
 use crate::core::Core;
 use crate::revision::Revision;
-use crate::tables::{CONSISTENT_INDEX, KV, LEASE, META};
+use crate::tables::{ALL, CONSISTENT_INDEX, KV, META};
 
-static CASTAGNOLI: Crc<u32> = Crc::<u32>::new(&CRC_32_ISCSI);
+pub(crate) static CASTAGNOLI: Crc<u32> = Crc::<u32>::new(&CRC_32_ISCSI);
 
 /// Hash of the whole store like etcd's backend hash: each table's name,
-/// then its keys and values in order, tables in name order (key, lease,
-/// meta) as bolt walks its buckets. The consistent index is left out (it
-/// differs between members that applied the same data), and so are
-/// revisions not yet published.
+/// then its keys and values in order, tables in name order (cluster, key,
+/// lease, members, members_removed, meta) as bolt walks its buckets. The
+/// consistent index is left out (it differs between members that applied
+/// the same data), and so are revisions not yet published.
 pub(crate) fn hash(core: &Core) -> Result<u32, Error> {
     let (cur_rev, txn) = {
         let shared = core.read_shared();
-        (
-            shared.current_rev,
-            core.db.begin_read().map_err(Error::storage)?,
-        )
+        (shared.current_rev, shared.begin_read()?)
     };
     let mut digest = CASTAGNOLI.digest();
-    digest.update(b"key");
-    let kv = txn.open_table(KV).map_err(Error::storage)?;
-    let upper = Revision::new(cur_rev.saturating_add(1), 0).to_bytes();
-    for entry in kv.range(..upper.as_slice()).map_err(Error::storage)? {
-        let (k, v) = entry.map_err(Error::storage)?;
-        digest.update(k.value());
-        digest.update(v.value());
-    }
-    digest.update(b"lease");
-    let lease = txn.open_table(LEASE).map_err(Error::storage)?;
-    for entry in lease.iter().map_err(Error::storage)? {
-        let (k, v) = entry.map_err(Error::storage)?;
-        digest.update(k.value());
-        digest.update(v.value());
-    }
-    digest.update(b"meta");
-    let meta = txn.open_table(META).map_err(Error::storage)?;
-    for entry in meta.iter().map_err(Error::storage)? {
-        let (k, v) = entry.map_err(Error::storage)?;
-        if k.value() != CONSISTENT_INDEX {
+    let unpublished = Revision::new(cur_rev.saturating_add(1), 0).to_bytes();
+    for definition in ALL {
+        digest.update(definition.name().as_bytes());
+        let table = txn.open_table(definition).map_err(Error::storage)?;
+        let rows = if definition.name() == KV.name() {
+            table.range(..unpublished.as_slice())
+        } else {
+            table.iter()
+        };
+        for entry in rows.map_err(Error::storage)? {
+            let (k, v) = entry.map_err(Error::storage)?;
+            if definition.name() == META.name() && k.value() == CONSISTENT_INDEX {
+                continue;
+            }
             digest.update(k.value());
             digest.update(v.value());
         }
@@ -72,7 +64,7 @@ pub(crate) fn hash_kv(core: &Core, rev: i64) -> Result<(u32, i64, i64), Error> {
         }
         let at = if rev == 0 { cur } else { rev };
         let keep = shared.index.keep(at);
-        let txn = core.db.begin_read().map_err(Error::storage)?;
+        let txn = shared.begin_read()?;
         (cur, compact, at, keep, txn)
     };
     let mut digest = CASTAGNOLI.digest();

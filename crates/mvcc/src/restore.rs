@@ -2,12 +2,14 @@
 //! the key index from the `key` table (in revision order, as etcd's restore
 //! does), the leases from the `lease` table with their attached keys taken
 //! from the newest KeyValue of each live key, the compact revision and the
-//! consistent index from `meta`. Any inconsistency is reported as
-//! corruption; a damaged file never turns into an empty store.
+//! consistent index from `meta`; the membership tables are checked. Any
+//! inconsistency is reported as corruption; a damaged file never turns
+//! into an empty store.
 
 use std::collections::{BTreeMap, HashMap};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
+use std::sync::Arc;
 
 use api::pb::mvccpb::KeyValue;
 use prost::Message;
@@ -17,9 +19,10 @@ use crate::Error;
 use crate::core::Shared;
 use crate::index::TreeIndex;
 use crate::lease::{LeaseRecord, Leases};
+use crate::membership;
 use crate::revision::Revision;
 use crate::tables::{
-    CONSISTENT_INDEX, FINISHED_COMPACT, KV, LEASE, META, decode_compact_rev, decode_index,
+    ALL, CONSISTENT_INDEX, FINISHED_COMPACT, KV, LEASE, META, decode_compact_rev, decode_index,
     decode_lease_id,
 };
 
@@ -33,6 +36,16 @@ pub(crate) struct Restored {
 /// Opens (or creates) the file, verifying every page checksum, and makes
 /// sure every table exists.
 pub(crate) fn open_database(path: &Path, cache_bytes: usize) -> Result<Database, Error> {
+    open_with(path, cache_bytes, true)
+}
+
+/// Creates an empty database for a restore, with every table; `path` must
+/// not exist.
+pub(crate) fn create_database(path: &Path, cache_bytes: usize) -> Result<Database, Error> {
+    open_with(path, cache_bytes, false)
+}
+
+fn open_with(path: &Path, cache_bytes: usize, verify: bool) -> Result<Database, Error> {
     let context = |err: Error| match err {
         Error::Corrupt(reason) => Error::Corrupt(format!("{}: {reason}", path.display())),
         Error::Storage(reason) => Error::Storage(format!("{}: {reason}", path.display())),
@@ -42,14 +55,14 @@ pub(crate) fn open_database(path: &Path, cache_bytes: usize) -> Result<Database,
     // must still end as an error, not as a crash or an empty store.
     let opened = catch_unwind(AssertUnwindSafe(|| -> Result<Database, Error> {
         let db = redb::Builder::new()
-            .set_check_integrity_on_open(true)
+            .set_check_integrity_on_open(verify)
             .set_cache_size(cache_bytes)
             .create(path)
             .map_err(Error::storage)?;
         let txn = db.begin_write().map_err(Error::storage)?;
-        txn.open_table(KV).map_err(Error::storage)?;
-        txn.open_table(LEASE).map_err(Error::storage)?;
-        txn.open_table(META).map_err(Error::storage)?;
+        for table in ALL {
+            txn.open_table(table).map_err(Error::storage)?;
+        }
         txn.commit().map_err(Error::storage)?;
         Ok(db)
     }));
@@ -87,8 +100,9 @@ fn check_row(rev: Revision, tombstone: bool, value: &KeyValue) -> Result<(), Str
 }
 
 /// Rebuilds the index and revisions from the database.
-pub(crate) fn load(db: &Database) -> Result<Restored, Error> {
+pub(crate) fn load(db: Arc<Database>) -> Result<Restored, Error> {
     let txn = db.begin_read().map_err(Error::storage)?;
+    membership::check(&txn)?;
     let meta = txn.open_table(META).map_err(Error::storage)?;
     let consistent_index = match meta.get(CONSISTENT_INDEX).map_err(Error::storage)? {
         Some(v) => decode_index(v.value())?,
@@ -155,8 +169,11 @@ pub(crate) fn load(db: &Database) -> Result<Restored, Error> {
             "live keys name a lease that is not in the lease table"
         );
     }
+    drop((kv, meta, txn));
     Ok(Restored {
         shared: Shared {
+            db,
+            generation: 0,
             index,
             current_rev,
             compact_rev,
@@ -239,7 +256,7 @@ mod tests {
             }
         }
         txn.commit().unwrap();
-        load(&db)
+        load(Arc::new(db))
     }
 
     fn corrupt(result: Result<Restored, Error>) -> String {

@@ -1,5 +1,6 @@
 //! The store handle: opening, reads (key space and leases), hashes, sizes,
 //! counters, and the entry points to write batches and watch streams.
+//! Membership reads are in membership.rs, snapshots in snapshot.rs.
 
 use std::path::Path;
 use std::sync::atomic::Ordering;
@@ -8,7 +9,6 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use api::pb::etcdserverpb::{RangeRequest, RangeResponse};
-use redb::ReadableDatabase;
 
 use crate::Error;
 use crate::batch::WriteBatch;
@@ -17,6 +17,7 @@ use crate::counters::Counters;
 use crate::lease::LeaseRecord;
 use crate::range;
 use crate::restore;
+use crate::snapshot;
 use crate::tables::KV;
 use crate::watch::{Limits, WatchHub, WatchOptions, WatchStream, run_syncer};
 
@@ -60,17 +61,19 @@ impl Default for StoreOptions {
 #[derive(Debug)]
 pub struct Store {
     pub(crate) core: Arc<Core>,
-    hub: Arc<WatchHub>,
+    pub(crate) hub: Arc<WatchHub>,
     syncer: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Store {
     /// Opens or creates the database at `path` and rebuilds the key index
     /// from it. Every page checksum is verified first: a damaged or foreign
-    /// file is an error, never an empty store.
+    /// file is an error, never an empty store. What an interrupted restore
+    /// left beside the file is removed.
     pub fn open(path: &Path, opts: StoreOptions) -> Result<Store, Error> {
+        snapshot::remove_staging(path)?;
         let db = restore::open_database(path, opts.cache_bytes)?;
-        let restored = restore::load(&db).map_err(|e| match e {
+        let restored = restore::load(Arc::new(db)).map_err(|e| match e {
             Error::Corrupt(reason) => Error::Corrupt(format!("{}: {reason}", path.display())),
             other => other,
         })?;
@@ -83,8 +86,8 @@ impl Store {
             "mvcc store opened"
         );
         let core = Arc::new(Core::new(
-            db,
             path.to_path_buf(),
+            opts.cache_bytes,
             restored.shared,
             restored.consistent_index,
         ));
@@ -142,7 +145,7 @@ impl Store {
             let shared = self.core.read_shared();
             let plan = range::plan(&shared.index, req, shared.current_rev, shared.compact_rev)?;
             // taken under the lock, so it holds every revision the plan names
-            (plan, self.core.db.begin_read().map_err(Error::storage)?)
+            (plan, shared.begin_read()?)
         };
         let table = txn.open_table(KV).map_err(Error::storage)?;
         range::execute(&table, req, plan)
@@ -153,8 +156,8 @@ impl Store {
         WriteBatch::begin(&self.core, &self.hub)
     }
 
-    /// etcd's Maintenance.Hash: CRC-32C of the stored data (key, lease and
-    /// meta tables) except the consistent index.
+    /// etcd's Maintenance.Hash: CRC-32C of every table (key space, leases,
+    /// membership, meta) except the consistent index.
     pub fn hash(&self) -> Result<u32, Error> {
         self.core.check()?;
         crate::hash::hash(&self.core)

@@ -1,5 +1,5 @@
 use raft::SnapshotStatus;
-use raft::eraftpb::{ConfChange, Message};
+use raft::eraftpb::{ConfChange, ConfChangeV2, Message};
 use tokio::sync::oneshot;
 
 use crate::Error;
@@ -12,6 +12,14 @@ pub(crate) enum Command {
     },
     ProposeConfChange {
         change: ConfChange,
+        reply: oneshot::Sender<Result<(), Error>>,
+    },
+    ProposeConfChangeV2 {
+        change: ConfChangeV2,
+        reply: oneshot::Sender<Result<(), Error>>,
+    },
+    TransferLeader {
+        to: u64,
         reply: oneshot::Sender<Result<(), Error>>,
     },
     ReadIndex {

@@ -1,4 +1,4 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::Error;
@@ -38,6 +38,11 @@ pub struct RaftConfig {
     pub wal_segment_size: u64,
 }
 
+/// `<member_dir>/wal`.
+pub(crate) fn wal_dir(member_dir: &Path) -> PathBuf {
+    member_dir.join("wal")
+}
+
 impl RaftConfig {
     pub fn new(id: u64, member_dir: impl Into<PathBuf>, initial_voters: Vec<u64>) -> Self {
         Self {
@@ -58,10 +63,12 @@ impl RaftConfig {
     }
 
     pub(crate) fn wal_dir(&self) -> PathBuf {
-        self.member_dir.join("wal")
+        wal_dir(&self.member_dir)
     }
 
-    pub(crate) fn snap_dir(&self) -> PathBuf {
+    /// `<member_dir>/snap`: raftnode's snapshot files, the received
+    /// snapshot databases ([`crate::snapshot_db_path`]) and the MVCC file.
+    pub fn snap_dir(&self) -> PathBuf {
         self.member_dir.join("snap")
     }
 

@@ -11,6 +11,19 @@ pub enum Error {
     /// uncommitted entries, or this node is not a voter).
     #[error("raftnode: proposal dropped")]
     Dropped,
+    /// Only the leader can do this (a leadership transfer).
+    #[error("raftnode: not the leader")]
+    NotLeader,
+    /// The member is not in the current configuration.
+    #[error("raftnode: member {0:x} is not in the cluster configuration")]
+    UnknownPeer(u64),
+    /// The member is a learner, which cannot lead.
+    #[error("raftnode: member {0:x} is a learner, not a voter")]
+    NotVoter(u64),
+    /// The transferee did not take over within about two election
+    /// timeouts (raft abandons a transfer after one).
+    #[error("raftnode: leadership transfer to {0:x} did not complete")]
+    LeaderTransferTimeout(u64),
     /// The node has stopped (or its Ready loop died on a storage failure).
     #[error("raftnode: stopped")]
     Stopped,

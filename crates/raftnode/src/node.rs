@@ -1,8 +1,9 @@
 use std::sync::mpsc as std_mpsc;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
-use raft::eraftpb::{ConfChange, Message};
+use raft::eraftpb::{ConfChange, ConfChangeV2, Message};
 use raft::{RawNode, SnapshotStatus};
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -11,7 +12,7 @@ use crate::command::Command;
 use crate::logger::raft_logger;
 use crate::read_index::ReadRounds;
 use crate::ready_loop::{ReadyLoop, Shared};
-use crate::status::{LeaderInfo, MetricsCell, NodeMetrics, NodeStatus, StatusCell};
+use crate::status::{LeaderInfo, NodeMetrics, NodeStatus};
 use crate::{Apply, Error, RaftConfig, Transport};
 
 /// Handle to a running raft node. Cheap to clone; every clone talks to the
@@ -22,6 +23,9 @@ pub struct RaftNode {
 }
 
 struct Inner {
+    id: u64,
+    /// How long `transfer_leader` waits for the transferee to take over.
+    transfer_timeout: Duration,
     commands: std_mpsc::Sender<Command>,
     shared: Arc<Shared>,
     leader_rx: watch::Receiver<LeaderInfo>,
@@ -77,10 +81,8 @@ impl RaftNode {
             }
         }
 
-        let shared = Arc::new(Shared {
-            status: StatusCell::default(),
-            metrics: MetricsCell::default(),
-        });
+        let shared = Arc::new(Shared::default());
+        shared.membership.store(&booted.conf_state);
         let (leader_tx, leader_rx) = watch::channel(LeaderInfo::default());
         let (stopped_tx, stopped_rx) = watch::channel(false);
         let (commands_tx, commands_rx) = std_mpsc::channel();
@@ -100,7 +102,8 @@ impl RaftNode {
             tick_interval: cfg.tick_interval,
             catch_up_entries: cfg.snapshot_catch_up_entries,
             fsyncs_reported: 0,
-            fsync_time_reported: std::time::Duration::ZERO,
+            fsync_time_reported: Duration::ZERO,
+            progress_published: false,
         };
         let thread = std::thread::Builder::new()
             .name(format!("raft-{:x}", cfg.id))
@@ -111,6 +114,8 @@ impl RaftNode {
             .map_err(Error::io(&cfg.member_dir))?;
         let node = RaftNode {
             inner: Arc::new(Inner {
+                id: cfg.id,
+                transfer_timeout: transfer_timeout(&cfg),
                 commands: commands_tx,
                 shared,
                 leader_rx,
@@ -142,10 +147,61 @@ impl RaftNode {
     }
 
     /// Proposes a membership change; once committed it is applied to raft by
-    /// this crate and reported in [`Apply::conf_state`].
+    /// this crate and reported in [`Apply::conf_state`]. As with raft, `Ok`
+    /// does not promise the change: a leader still applying an earlier
+    /// change (or in a joint configuration) commits it as an empty entry,
+    /// so callers watch [`Apply::conf_state`] or [`conf_state`](Self::conf_state).
     pub async fn propose_conf_change(&self, change: ConfChange) -> Result<(), Error> {
         self.call(|reply| Command::ProposeConfChange { change, reply })
             .await
+    }
+
+    /// Proposes a membership change in the V2 form (learners, promotion of a
+    /// learner with `AddNode`, several changes at once through joint
+    /// consensus). Like [`propose_conf_change`](Self::propose_conf_change),
+    /// `Ok` means raft accepted the proposal; raftnode applies it to raft
+    /// when it commits, and leaves a joint configuration it entered with an
+    /// automatic transition by itself (while the application keeps calling
+    /// `advance_applied`).
+    pub async fn propose_conf_change_v2(&self, change: ConfChangeV2) -> Result<(), Error> {
+        self.call(|reply| Command::ProposeConfChangeV2 { change, reply })
+            .await
+    }
+
+    /// Hands leadership to the voter `to` and waits until this node sees it
+    /// lead. Only the leader can do this (`NotLeader`); `to` must be a voter
+    /// of the current configuration (`UnknownPeer`, `NotVoter`). Fails with
+    /// `LeaderTransferTimeout` after about two election timeouts; raft
+    /// itself gives up after one, so leadership then stays here (or has
+    /// moved elsewhere). Transferring to this node while it leads is a no-op.
+    pub async fn transfer_leader(&self, to: u64) -> Result<(), Error> {
+        let mut leader = self.leader_changes();
+        self.call(|reply| Command::TransferLeader { to, reply })
+            .await?;
+        if to == self.inner.id {
+            return Ok(());
+        }
+        let took_over = leader.wait_for(|info| info.leader_id == to);
+        match tokio::time::timeout(self.inner.transfer_timeout, took_over).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(_)) => Err(Error::Stopped),
+            Err(_) => Err(Error::LeaderTransferTimeout(to)),
+        }
+    }
+
+    /// The leader's view of `peer`'s replication: (its match index, the
+    /// leader's commit index). `None` when this node is not the leader or
+    /// `peer` is not in the configuration. Reads a copy the Ready loop
+    /// refreshes after every round, so it never waits for that thread.
+    pub fn progress(&self, peer: u64) -> Option<(u64, u64)> {
+        self.inner.shared.progress.get(peer)
+    }
+
+    /// The configuration raft works with, as (voters, learners), each
+    /// sorted; during joint consensus the voters are both halves. Updated
+    /// whenever a conf change or snapshot is applied to raft.
+    pub fn conf_state(&self) -> (Vec<u64>, Vec<u64>) {
+        self.inner.shared.membership.load()
     }
 
     /// Raft ReadIndex: confirms leadership with a quorum and returns the
@@ -216,4 +272,11 @@ impl RaftNode {
             let _ = thread.join();
         }
     }
+}
+
+/// Two election timeouts: raft abandons a transfer after one, and the new
+/// leader's first message needs a little longer to arrive.
+fn transfer_timeout(cfg: &RaftConfig) -> Duration {
+    let ticks = u32::try_from(cfg.election_tick.saturating_mul(2)).unwrap_or(u32::MAX);
+    cfg.tick_interval.saturating_mul(ticks)
 }

@@ -10,15 +10,19 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use protobuf::Message as _;
-use raft::eraftpb::{ConfChange, ConfChangeV2, ConfState, Entry, EntryType, Snapshot};
-use raft::{RawNode, Storage};
+use raft::eraftpb::{
+    ConfChange, ConfChangeV2, ConfState, Entry, EntryType, Message, MessageType, Snapshot,
+};
+use raft::{RawNode, StateRole, Storage};
 use tokio::sync::{mpsc, watch};
 
 use crate::command::Command;
 use crate::log_store::LogStore;
 use crate::read_index::ReadRounds;
 use crate::snap::SnapStore;
-use crate::status::{LeaderInfo, MetricsCell, NodeStatus, StatusCell};
+use crate::status::{
+    LeaderInfo, MembershipCell, MetricsCell, NodeStatus, ProgressCell, StatusCell,
+};
 use crate::wal::{SnapshotMark, Wal};
 use crate::{Apply, Error, Transport};
 
@@ -28,9 +32,12 @@ const MAX_COMMANDS_PER_ROUND: usize = 8192;
 /// Snapshot files kept on disk (etcd's --max-snapshots default).
 const SNAPSHOTS_KEPT: usize = 5;
 
+#[derive(Default)]
 pub(crate) struct Shared {
     pub(crate) status: StatusCell,
     pub(crate) metrics: MetricsCell,
+    pub(crate) membership: MembershipCell,
+    pub(crate) progress: ProgressCell,
 }
 
 pub(crate) struct ReadyLoop {
@@ -53,6 +60,9 @@ pub(crate) struct ReadyLoop {
     pub(crate) catch_up_entries: u64,
     pub(crate) fsyncs_reported: u64,
     pub(crate) fsync_time_reported: Duration,
+    /// Whether `Shared::progress` holds a leader's view that must be cleared
+    /// once this node stops leading.
+    pub(crate) progress_published: bool,
 }
 
 enum Flow {
@@ -99,6 +109,7 @@ impl ReadyLoop {
             if Instant::now() >= next_tick {
                 self.raw.tick();
                 self.reads.tick(&mut self.raw);
+                self.hand_off_if_removed();
                 next_tick = Instant::now() + self.tick_interval;
             }
             if self.reads.issue(&mut self.raw) {
@@ -126,17 +137,27 @@ impl ReadyLoop {
                 let _ = reply.send(result.map_err(|e| self.proposal_error(e)));
             }
             Command::ProposeConfChange { change, reply } => {
-                let result = match self.check_leader() {
-                    Ok(()) => self.raw.propose_conf_change(Vec::new(), change),
-                    Err(e) => {
-                        let _ = reply.send(Err(e));
-                        return Ok(Flow::Continue);
-                    }
-                };
-                let _ = reply.send(result.map_err(|e| self.proposal_error(e)));
+                let result = self.check_leader().and_then(|()| {
+                    self.raw
+                        .propose_conf_change(Vec::new(), change)
+                        .map_err(|e| self.proposal_error(e))
+                });
+                let _ = reply.send(result);
+            }
+            Command::ProposeConfChangeV2 { change, reply } => {
+                let result = self.check_leader().and_then(|()| {
+                    self.raw
+                        .propose_conf_change(Vec::new(), change)
+                        .map_err(|e| self.proposal_error(e))
+                });
+                let _ = reply.send(result);
+            }
+            Command::TransferLeader { to, reply } => {
+                let _ = reply.send(self.transfer_leader(to));
             }
             Command::ReadIndex { reply } => self.reads.queue(reply),
-            Command::Step(msg) => {
+            Command::Step(mut msg) => {
+                self.admit_to_snapshot(&mut msg);
                 if let Err(e) = self.raw.step(msg) {
                     tracing::debug!(error = %e, "raft refused a peer message");
                 }
@@ -165,6 +186,76 @@ impl ReadyLoop {
             return Err(Error::NoLeader);
         }
         Ok(())
+    }
+
+    /// A leader's newest snapshot usually predates the conf change that
+    /// added the member it now has to catch up, and raft refuses to restore
+    /// a snapshot whose membership lacks the recipient, so a new member
+    /// could never join a cluster that has compacted its log. The recipient
+    /// therefore takes itself as a learner of that membership: it cannot
+    /// vote or campaign on that account, and the entries after the snapshot
+    /// (its own AddNode or AddLearnerNode among them) give it its real role.
+    fn admit_to_snapshot(&self, msg: &mut Message) {
+        if msg.get_msg_type() != MessageType::MsgSnapshot {
+            return;
+        }
+        let id = self.raw.raft.id;
+        let cs = msg.mut_snapshot().mut_metadata().mut_conf_state();
+        let listed = cs
+            .voters
+            .iter()
+            .chain(&cs.voters_outgoing)
+            .chain(&cs.learners)
+            .any(|member| *member == id);
+        if !listed {
+            cs.learners.push(id);
+        }
+    }
+
+    /// Starts handing leadership to `to`; the caller watches for the result.
+    fn transfer_leader(&mut self, to: u64) -> Result<(), Error> {
+        let raft = &self.raw.raft;
+        if raft.state != StateRole::Leader {
+            return Err(Error::NotLeader);
+        }
+        let conf = raft.prs().conf();
+        if conf.learners().contains(&to) {
+            return Err(Error::NotVoter(to));
+        }
+        if !conf.voters().contains(to) {
+            return Err(Error::UnknownPeer(to));
+        }
+        if to != raft.id {
+            self.raw.transfer_leader(to);
+        }
+        Ok(())
+    }
+
+    /// A leader that has applied its own removal goes on leading a
+    /// configuration it is no longer part of, and nobody else campaigns
+    /// while its heartbeats arrive. It hands leadership to the most
+    /// up-to-date voter instead, again on every tick until one takes over
+    /// (raft abandons a transfer after an election timeout).
+    fn hand_off_if_removed(&mut self) {
+        let raft = &self.raw.raft;
+        if raft.state != StateRole::Leader
+            || raft.lead_transferee.is_some()
+            || raft.prs().conf().voters().contains(raft.id)
+        {
+            return;
+        }
+        let best = raft
+            .prs()
+            .conf()
+            .voters()
+            .ids()
+            .iter()
+            .filter_map(|id| raft.prs().get(id).map(|pr| (pr.matched, id)))
+            .max();
+        if let Some((_, to)) = best {
+            tracing::info!(to, "removed from the cluster; handing over leadership");
+            self.raw.transfer_leader(to);
+        }
     }
 
     fn proposal_error(&self, e: raft::Error) -> Error {
@@ -248,6 +339,7 @@ impl ReadyLoop {
             .append_snapshot_mark(SnapshotMark { index, term })?;
         self.store.mem.wl().apply_snapshot(snapshot.clone())?;
         self.store.set_latest_snapshot(snapshot.clone());
+        self.shared.membership.store(&conf_state);
         self.conf_history = vec![(index, conf_state.clone())];
         self.handed_over = index;
         tracing::info!(index, term, "installed snapshot from leader");
@@ -290,6 +382,7 @@ impl ReadyLoop {
         match applied {
             Ok(cs) => {
                 self.store.mem.wl().set_conf_state(cs.clone());
+                self.shared.membership.store(&cs);
                 self.conf_history.push((entry.index, cs.clone()));
                 tracing::info!(index = entry.index, voters = ?cs.voters, learners = ?cs.learners, "applied conf change");
                 Some(cs)
@@ -412,8 +505,17 @@ impl ReadyLoop {
             applied_index: raft.raft_log.applied,
             last_index: raft.raft_log.last_index(),
             snapshot_index: self.store.latest_snapshot_index(),
+            is_learner: raft.prs().conf().learners().contains(&raft.id),
         };
         self.shared.status.store(&status);
+        if raft.state == StateRole::Leader {
+            let matched = raft.prs().iter().map(|(id, pr)| (*id, pr.matched));
+            self.shared.progress.store(status.commit_index, matched);
+            self.progress_published = true;
+        } else if self.progress_published {
+            self.shared.progress.clear();
+            self.progress_published = false;
+        }
         let info = LeaderInfo {
             leader_id: status.leader_id,
             term: status.term,

@@ -105,6 +105,15 @@ impl SnapStore {
     }
 }
 
+/// Where the application database that arrived with the leader's snapshot
+/// at `index` is kept: `<snap_dir>/<index:016x>.snap.db`, etcd's name. The
+/// peer transport writes it before stepping the snapshot message; the
+/// application reads it when the snapshot reaches it on the [`crate::Apply`]
+/// stream. raftnode never creates, reads or deletes these files.
+pub fn snapshot_db_path(snap_dir: &Path, index: u64) -> PathBuf {
+    snap_dir.join(format!("{index:016x}.{EXTENSION}.db"))
+}
+
 fn file_name(term: u64, index: u64) -> String {
     format!("{term:016x}-{index:016x}.{EXTENSION}")
 }
@@ -176,6 +185,9 @@ mod tests {
     fn save_load_newest_and_purge() {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join("db"), b"mvcc").unwrap();
+        let received_db = snapshot_db_path(dir.path(), 10);
+        assert_eq!(received_db.file_name().unwrap(), "000000000000000a.snap.db");
+        fs::write(&received_db, b"leader's db").unwrap();
         let store = SnapStore::open(dir.path()).unwrap();
         assert!(store.load_newest().unwrap().is_none());
         for i in 1..=4 {
@@ -191,6 +203,7 @@ mod tests {
             .collect();
         assert_eq!(left, vec![30, 40]);
         assert_eq!(fs::read(dir.path().join("db")).unwrap(), b"mvcc");
+        assert_eq!(fs::read(&received_db).unwrap(), b"leader's db");
     }
 
     #[test]

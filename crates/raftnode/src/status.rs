@@ -1,7 +1,10 @@
 //! What the node tells the rest of the server about itself, readable from
 //! any thread without going through the Ready loop.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
+
+use raft::eraftpb::ConfState;
 
 /// A point-in-time view of the raft node. Fields are loaded one by one, so
 /// they may come from adjacent Ready rounds.
@@ -17,6 +20,9 @@ pub struct NodeStatus {
     pub last_index: u64,
     /// Index of the newest saved snapshot (0 if none).
     pub snapshot_index: u64,
+    /// This member is a learner in the configuration raft works with: it
+    /// replicates the log but neither votes nor can lead.
+    pub is_learner: bool,
 }
 
 impl NodeStatus {
@@ -58,6 +64,7 @@ pub(crate) struct StatusCell {
     applied_index: AtomicU64,
     last_index: AtomicU64,
     snapshot_index: AtomicU64,
+    is_learner: AtomicBool,
 }
 
 impl StatusCell {
@@ -70,6 +77,7 @@ impl StatusCell {
             applied_index: self.applied_index.load(Ordering::Relaxed),
             last_index: self.last_index.load(Ordering::Relaxed),
             snapshot_index: self.snapshot_index.load(Ordering::Relaxed),
+            is_learner: self.is_learner.load(Ordering::Relaxed),
         }
     }
 
@@ -82,6 +90,72 @@ impl StatusCell {
         self.last_index.store(s.last_index, Ordering::Relaxed);
         self.snapshot_index
             .store(s.snapshot_index, Ordering::Relaxed);
+        self.is_learner.store(s.is_learner, Ordering::Relaxed);
+    }
+}
+
+/// The membership raft works with, as of the last conf change or snapshot
+/// it applied: (voters, learners), each sorted. During joint consensus the
+/// voters are both halves, since both vote.
+#[derive(Default)]
+pub(crate) struct MembershipCell(Mutex<(Vec<u64>, Vec<u64>)>);
+
+impl MembershipCell {
+    pub(crate) fn load(&self) -> (Vec<u64>, Vec<u64>) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub(crate) fn store(&self, cs: &ConfState) {
+        let mut voters: Vec<u64> = cs
+            .voters
+            .iter()
+            .chain(&cs.voters_outgoing)
+            .copied()
+            .collect();
+        voters.sort_unstable();
+        voters.dedup();
+        let mut learners = cs.learners.clone();
+        learners.sort_unstable();
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = (voters, learners);
+    }
+}
+
+/// The leader's replication progress per peer, refreshed after every Ready
+/// round while this node leads; empty otherwise.
+#[derive(Default)]
+pub(crate) struct ProgressCell(Mutex<ProgressView>);
+
+#[derive(Default)]
+struct ProgressView {
+    commit: u64,
+    /// (peer, match index), this node included.
+    matched: Vec<(u64, u64)>,
+}
+
+impl ProgressCell {
+    /// `peer`'s (match index, leader's commit index).
+    pub(crate) fn get(&self, peer: u64) -> Option<(u64, u64)> {
+        let view = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        view.matched
+            .iter()
+            .find(|(id, _)| *id == peer)
+            .map(|(_, matched)| (*matched, view.commit))
+    }
+
+    pub(crate) fn store(&self, commit: u64, matched: impl Iterator<Item = (u64, u64)>) {
+        let mut view = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        view.commit = commit;
+        view.matched.clear();
+        view.matched.extend(matched);
+    }
+
+    pub(crate) fn clear(&self) {
+        let mut view = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        view.commit = 0;
+        view.matched.clear();
     }
 }
 

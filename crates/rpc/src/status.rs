@@ -47,7 +47,7 @@ pub fn code_of(err: &Error) -> Code {
         | Unhealthy
         | NotSupportedForLearner => Code::Unavailable,
         Corrupt => Code::DataLoss,
-        DeadlineExceeded => Code::DeadlineExceeded,
+        DeadlineExceeded | TimeoutLeaderTransfer => Code::DeadlineExceeded,
         Unimplemented(_) => Code::Unimplemented,
         Internal(_) => Code::Unknown,
     }
@@ -187,6 +187,10 @@ mod tests {
             TimeoutWaitAppliedIndex => (
                 Code::Unavailable,
                 "etcdserver: request timed out, waiting for the applied index took too long",
+            ),
+            TimeoutLeaderTransfer => (
+                Code::DeadlineExceeded,
+                "etcdserver: request timed out, leader transfer took too long",
             ),
             Unhealthy => (Code::Unavailable, "etcdserver: unhealthy cluster"),
             Corrupt => (Code::DataLoss, "etcdserver: corrupt cluster"),

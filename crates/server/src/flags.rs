@@ -160,6 +160,15 @@ pub struct Flags {
     #[arg(long, env = "ETCD_METRICS", default_value = "basic", value_parser = ["basic", "extensive"])]
     pub metrics: String,
 
+    /// Number of entries kept behind a snapshot for slow followers to catch
+    /// up from before they need the snapshot (etcd 3.5's flag; 3.4's fixed 5000).
+    #[arg(
+        long,
+        env = "ETCD_EXPERIMENTAL_SNAPSHOT_CATCHUP_ENTRIES",
+        default_value_t = 5000
+    )]
+    pub experimental_snapshot_catchup_entries: u64,
+
     /// Duration of periodic watch progress notifications.
     #[arg(long, env = "ETCD_EXPERIMENTAL_WATCH_PROGRESS_NOTIFY_INTERVAL", default_value = "10m", value_parser = go_duration)]
     pub experimental_watch_progress_notify_interval: Duration,

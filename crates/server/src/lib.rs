@@ -10,13 +10,14 @@ mod endpoints;
 mod flags;
 mod metrics;
 mod serve;
+mod snapshot_source;
 mod tls;
 mod urls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use etcdserver::{ClusterState, EtcdServer, ServerConfig};
+use etcdserver::{ClusterState, EtcdServer, Join, Member, Peers, ServerConfig};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -36,6 +37,10 @@ pub enum Error {
     },
     #[error(transparent)]
     Server(#[from] etcdserver::Error),
+    #[error(transparent)]
+    Peer(#[from] peer::Error),
+    #[error("cannot read the WAL: {0}")]
+    Raft(#[from] raftnode::Error),
 }
 
 /// Logs go to stderr, where etcd writes them and where etcd's test harness
@@ -62,7 +67,7 @@ fn parse_initial_cluster(s: &str) -> Result<Vec<(String, Vec<String>)>, Error> {
         let (name, url) = part
             .split_once('=')
             .ok_or_else(|| Error::Flag(format!("--initial-cluster: {part:?} is not name=URL")))?;
-        urls::parse(url)?;
+        urls::parse_peer(url)?;
         match members.iter_mut().find(|(n, _)| n == name) {
             Some((_, urls)) => urls.push(url.to_string()),
             None => members.push((name.to_string(), vec![url.to_string()])),
@@ -93,9 +98,12 @@ fn server_config(flags: &Flags) -> Result<ServerConfig, Error> {
             ClusterState::New
         },
         initial_cluster_token: flags.initial_cluster_token.clone(),
+        join: None,
+        strict_reconfig_check: flags.strict_reconfig_check,
         advertise_client_urls: flags::split_list(&flags.advertise_client_urls),
         advertise_peer_urls: flags::split_list(&flags.initial_advertise_peer_urls),
         snapshot_count: flags.snapshot_count,
+        snapshot_catch_up_entries: flags.experimental_snapshot_catchup_entries,
         heartbeat_interval: flags.heartbeat(),
         election_timeout: flags.election(),
         max_request_bytes: flags.max_request_bytes,
@@ -105,6 +113,42 @@ fn server_config(flags: &Flags) -> Result<ServerConfig, Error> {
         watch_progress_notify_interval: Some(flags.experimental_watch_progress_notify_interval)
             .filter(|d| !d.is_zero())
             .unwrap_or(std::time::Duration::from_secs(600)),
+    })
+}
+
+async fn bind_peer(url: &urls::PeerListenUrl) -> Result<serve::PeerListener, Error> {
+    match &url.addr {
+        urls::PeerAddr::Tcp(addr) => TcpListener::bind(addr)
+            .await
+            .map(serve::PeerListener::Tcp)
+            .map_err(|source| Error::Bind {
+                addr: *addr,
+                source,
+            }),
+        urls::PeerAddr::Unix(path) => {
+            // a socket file left by a member that did not stop cleanly
+            let _ = std::fs::remove_file(path);
+            tokio::net::UnixListener::bind(path)
+                .map(serve::PeerListener::Unix)
+                .map_err(|e| Error::Flag(format!("listen unix {}: {e}", path.display())))
+        }
+    }
+}
+
+/// A member joining an existing cluster learns the cluster id and the
+/// members from the peers `--initial-cluster` names (other than itself).
+async fn discover(cfg: &ServerConfig, tls: Option<peer::ClientTls>) -> Result<Join, Error> {
+    let others: Vec<String> = cfg
+        .initial_cluster
+        .iter()
+        .flat_map(|(_, urls)| urls.iter())
+        .filter(|u| !cfg.advertise_peer_urls.contains(u))
+        .cloned()
+        .collect();
+    let (cluster_id, members) = peer::fetch_members(&others, tls).await?;
+    Ok(Join {
+        cluster_id,
+        members: members.into_iter().map(Member::from_pb).collect(),
     })
 }
 
@@ -122,6 +166,7 @@ pub struct Running {
     pub server: EtcdServer,
     /// The client addresses actually bound (a port of 0 picks a free one).
     pub client_addrs: Vec<SocketAddr>,
+    transport: peer::PeerTransport,
     shutdown: watch::Sender<bool>,
     tasks: JoinSet<()>,
 }
@@ -132,15 +177,16 @@ impl Running {
         self.shutdown.send_replace(true);
         while self.tasks.join_next().await.is_some() {}
         self.server.stop().await;
+        self.transport.stop();
     }
 }
 
 /// Starts a member as `flags` describe and serves clients once it has
 /// published itself through raft.
 pub async fn start(flags: Flags) -> Result<Running, Error> {
-    let cfg = server_config(&flags)?;
+    let mut cfg = server_config(&flags)?;
     let client_urls = urls::parse_list(&flags::split_list(&flags.listen_client_urls))?;
-    let peer_urls = urls::parse_list(&flags::split_list(&flags.listen_peer_urls))?;
+    let peer_urls = urls::parse_peer_list(&flags::split_list(&flags.listen_peer_urls))?;
     let metrics_urls = urls::parse_list(&flags::split_list(&flags.listen_metrics_urls))?;
 
     let client_tls = tls::TlsFiles {
@@ -160,11 +206,17 @@ pub async fn start(flags: Flags) -> Result<Running, Error> {
     let hosts = vec!["localhost".to_string(), "127.0.0.1".to_string()];
     let client_acceptor = tls::acceptor(&client_tls, &hosts)?;
     let peer_acceptor = tls::acceptor(&peer_tls, &hosts)?;
-    for (urls, acceptor, what) in [
-        (&client_urls, &client_acceptor, "client"),
-        (&peer_urls, &peer_acceptor, "peer"),
+    let peer_dialer = tls::peer_client(&peer_tls, &hosts)?.map(peer::ClientTls::new);
+    let any_tls_peer = peer_urls.iter().any(|u| u.tls);
+    for (tls_wanted, acceptor, what) in [
+        (
+            client_urls.iter().any(|u| u.tls),
+            &client_acceptor,
+            "client",
+        ),
+        (any_tls_peer, &peer_acceptor, "peer"),
     ] {
-        if urls.iter().any(|u| u.tls) && acceptor.is_none() {
+        if tls_wanted && acceptor.is_none() {
             return Err(Error::Tls(format!(
                 "TLS {what} listener requires a certificate (--{}cert-file/--{}key-file or --{}auto-tls)",
                 if what == "peer" { "peer-" } else { "" },
@@ -176,7 +228,7 @@ pub async fn start(flags: Flags) -> Result<Running, Error> {
 
     let mut peer_listeners = Vec::new();
     for url in &peer_urls {
-        peer_listeners.push((bind(url).await?, url.tls));
+        peer_listeners.push((bind_peer(url).await?, url.tls));
     }
     let mut client_listeners = Vec::new();
     for url in &client_urls {
@@ -191,20 +243,52 @@ pub async fn start(flags: Flags) -> Result<Running, Error> {
         .filter_map(|(l, _)| l.local_addr().ok())
         .collect();
 
-    let server = EtcdServer::start(cfg, Arc::new(raftnode::NoPeers)).await?;
+    if cfg.initial_cluster_state == ClusterState::Existing
+        && raftnode::read_identity(&cfg.member_dir())?.is_none()
+    {
+        cfg.join = Some(discover(&cfg, peer_dialer.clone()).await?);
+    }
+    let (local_id, cluster_id) = etcdserver::identity(&cfg)?;
+    let snap_dir = cfg.member_dir().join("snap");
+    std::fs::create_dir_all(&snap_dir)
+        .map_err(|e| Error::Flag(format!("cannot create {}: {e}", snap_dir.display())))?;
+    let dump = Arc::new(snapshot_source::StoreDump::new(snap_dir.clone()));
+    let mut peer_cfg = peer::PeerConfig::new(local_id, cluster_id, snap_dir);
+    peer_cfg.tls = peer_dialer;
+    peer_cfg.request_timeout = cfg.request_timeout();
+    let transport = peer::PeerTransport::new(peer_cfg.clone(), dump.clone())?;
+    let server = EtcdServer::start(
+        cfg,
+        Peers {
+            transport: Arc::new(transport.clone()),
+            leader_link: Some(Arc::new(transport.clone())),
+        },
+    )
+    .await?;
+    let _ = dump.store.set(Arc::clone(server.store()));
+    transport.attach(server.raft().clone());
+
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
-    let peer_version = format!(
-        r#"{{"etcdserver":"{}","etcdcluster":"{}"}}"#,
-        etcdserver::SERVER_VERSION,
-        etcdserver::CLUSTER_VERSION
-    );
+    let peer_routes = serve::PeerRoutes {
+        grpc: peer::peer_service(peer::PeerService::new(
+            peer_cfg,
+            server.raft().clone(),
+            Arc::new(server.clone()),
+            Arc::new(server.clone()),
+        )),
+        version: format!(
+            r#"{{"etcdserver":"{}","etcdcluster":"{}"}}"#,
+            etcdserver::SERVER_VERSION,
+            etcdserver::CLUSTER_VERSION
+        ),
+    };
     for (listener, is_tls) in peer_listeners {
         let acceptor = if is_tls { peer_acceptor.clone() } else { None };
         tasks.spawn(serve::peer_loop(
             listener,
             acceptor,
-            peer_version.clone(),
+            peer_routes.clone(),
             shutdown_rx.clone(),
         ));
     }
@@ -281,6 +365,7 @@ pub async fn start(flags: Flags) -> Result<Running, Error> {
     Ok(Running {
         server,
         client_addrs,
+        transport,
         shutdown,
         tasks,
     })
@@ -289,8 +374,15 @@ pub async fn start(flags: Flags) -> Result<Running, Error> {
 /// Runs a member until SIGINT or SIGTERM, then stops it gracefully.
 pub async fn run_until_signal(flags: Flags) -> Result<(), Error> {
     let running = start(flags).await?;
-    wait_for_signal().await;
-    tracing::info!("received a stop signal, shutting down");
+    let removed = running.server.clone();
+    tokio::select! {
+        () = wait_for_signal() => tracing::info!("received a stop signal, shutting down"),
+        () = removed.wait_removed() => {
+            tracing::warn!("the member has been permanently removed from the cluster");
+            // etcd lets the answer to the removal reach its client first
+            tokio::time::sleep(10 * running.server.config().heartbeat_interval).await;
+        }
+    }
     running.shutdown().await;
     Ok(())
 }

@@ -114,49 +114,97 @@ pub async fn client_loop(
     connections.abort_all();
 }
 
-/// The peer port. Members exchange raft traffic here once clusters of more
-/// than one member exist; until then it answers `/version` like etcd's peer
-/// handler and nothing else.
+/// What the peer port serves: the peer protocol's gRPC routes and, for
+/// anything else, `/version` as etcd's peer handler answers it.
+#[derive(Clone)]
+pub struct PeerRoutes {
+    pub grpc: tonic::service::Routes,
+    pub version: String,
+}
+
+impl PeerRoutes {
+    async fn route(self, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+        if is_grpc(&req) {
+            let resp = match self.grpc.oneshot(req).await {
+                Ok(resp) => resp,
+                Err(never) => match never {},
+            };
+            return Ok(resp.map(|b| b.map_err(BoxError::from).boxed_unsync()));
+        }
+        let mut resp = Response::new(
+            http_body_util::Full::new(Bytes::new())
+                .map_err(|never| match never {})
+                .boxed_unsync(),
+        );
+        if req.uri().path() == "/version" {
+            *resp.body_mut() = http_body_util::Full::new(Bytes::from(self.version))
+                .map_err(|never| match never {})
+                .boxed_unsync();
+        } else {
+            *resp.status_mut() = http::StatusCode::NOT_FOUND;
+        }
+        Ok(resp)
+    }
+}
+
+/// A peer listener: TCP, or a unix socket for `unix://` peer URLs.
+pub enum PeerListener {
+    Tcp(TcpListener),
+    Unix(tokio::net::UnixListener),
+}
+
+trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static> Io for T {}
+
+impl PeerListener {
+    async fn accept(&self) -> std::io::Result<Box<dyn Io>> {
+        match self {
+            PeerListener::Tcp(l) => {
+                let (stream, _) = l.accept().await?;
+                let _ = stream.set_nodelay(true);
+                Ok(Box::new(stream))
+            }
+            PeerListener::Unix(l) => Ok(Box::new(l.accept().await?.0)),
+        }
+    }
+}
+
+/// Serves the peer protocol on `listener` until `shutdown` turns true.
 pub async fn peer_loop(
-    listener: TcpListener,
+    listener: PeerListener,
     tls: Option<TlsAcceptor>,
-    version: String,
+    routes: PeerRoutes,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut connections = JoinSet::new();
     loop {
-        let (stream, _) = tokio::select! {
+        let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
-                Err(_) => continue,
+                Err(err) => {
+                    tracing::warn!("peer accept failed: {err}");
+                    continue;
+                }
             },
             _ = shutdown.wait_for(|stop| *stop) => break,
             Some(_) = connections.join_next(), if !connections.is_empty() => continue,
         };
         let tls = tls.clone();
-        let version = version.clone();
+        let routes = routes.clone();
         connections.spawn(async move {
-            let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-                let version = version.clone();
-                async move {
-                    let mut resp = Response::new(http_body_util::Full::new(Bytes::new()));
-                    if req.uri().path() == "/version" {
-                        *resp.body_mut() = http_body_util::Full::new(Bytes::from(version));
-                    } else {
-                        *resp.status_mut() = http::StatusCode::NOT_FOUND;
-                    }
-                    Ok::<_, Infallible>(resp)
-                }
-            });
+            let service = hyper::service::service_fn(move |req| routes.clone().route(req));
             let builder = auto::Builder::new(TokioExecutor::new());
-            let _ = match tls {
+            let result = match tls {
                 Some(acceptor) => match acceptor.accept(stream).await {
                     Ok(stream) => {
                         builder
                             .serve_connection(TokioIo::new(stream), service)
                             .await
                     }
-                    Err(_) => return,
+                    Err(err) => {
+                        tracing::debug!("peer TLS handshake failed: {err}");
+                        return;
+                    }
                 },
                 None => {
                     builder
@@ -164,6 +212,9 @@ pub async fn peer_loop(
                         .await
                 }
             };
+            if let Err(err) = result {
+                tracing::debug!("peer connection ended: {err}");
+            }
         });
     }
     connections.abort_all();

@@ -94,3 +94,108 @@ pub fn acceptor(files: &TlsFiles, hosts: &[String]) -> Result<Option<TlsAcceptor
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Some(TlsAcceptor::from(Arc::new(config))))
 }
+
+/// The client side of peer TLS, for dialing `https`/`unixs` peers: the
+/// peer certificate (or a generated one with `--peer-auto-tls`) as client
+/// certificate, and the peers verified against `--peer-trusted-ca-file`.
+/// Without a CA file (auto TLS), peers are not verified, as etcd's auto TLS
+/// skips verification.
+pub fn peer_client(
+    files: &TlsFiles,
+    hosts: &[String],
+) -> Result<Option<rustls::ClientConfig>, Error> {
+    if files.is_empty() {
+        return Ok(None);
+    }
+    let builder = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::Tls(e.to_string()))?;
+    let builder = if files.trusted_ca_file.is_empty() {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(unverified::AnyServer(provider())))
+    } else {
+        let mut roots = RootCertStore::empty();
+        for ca in load_certs(&files.trusted_ca_file)? {
+            roots
+                .add(ca)
+                .map_err(|e| Error::Tls(format!("bad CA in {}: {e}", files.trusted_ca_file)))?;
+        }
+        builder.with_root_certificates(roots)
+    };
+    let (certs, key) = if !files.cert_file.is_empty() || !files.key_file.is_empty() {
+        let certs = load_certs(&files.cert_file)?;
+        let key = PrivateKeyDer::from_pem_file(&files.key_file).map_err(|e| {
+            Error::Tls(format!(
+                "cannot read private key from {}: {e}",
+                files.key_file
+            ))
+        })?;
+        (certs, key)
+    } else {
+        self_signed(hosts)?
+    };
+    let config = builder
+        .with_client_auth_cert(certs, key)
+        .map_err(|e| Error::Tls(format!("certificate and key do not match: {e}")))?;
+    Ok(Some(config))
+}
+
+mod unverified {
+    use std::sync::Arc;
+
+    use rustls::DigitallySignedStruct;
+    use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+    use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
+    use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+
+    /// Accepts any peer certificate whose handshake signature is valid:
+    /// auto TLS encrypts peer traffic but, like etcd's, cannot authenticate.
+    #[derive(Debug)]
+    pub(super) struct AnyServer(pub(super) Arc<CryptoProvider>);
+
+    impl ServerCertVerifier for AnyServer {
+        fn verify_server_cert(
+            &self,
+            _end_entity: &CertificateDer<'_>,
+            _intermediates: &[CertificateDer<'_>],
+            _server_name: &ServerName<'_>,
+            _ocsp_response: &[u8],
+            _now: UnixTime,
+        ) -> Result<ServerCertVerified, rustls::Error> {
+            Ok(ServerCertVerified::assertion())
+        }
+
+        fn verify_tls12_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            verify_tls12_signature(
+                message,
+                cert,
+                dss,
+                &self.0.signature_verification_algorithms,
+            )
+        }
+
+        fn verify_tls13_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            verify_tls13_signature(
+                message,
+                cert,
+                dss,
+                &self.0.signature_verification_algorithms,
+            )
+        }
+
+        fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+            self.0.signature_verification_algorithms.supported_schemes()
+        }
+    }
+}

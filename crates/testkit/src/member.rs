@@ -30,6 +30,8 @@ pub struct Spec {
     pub peer_port: u16,
     /// `--initial-cluster-token`; etcd's default when `None`.
     pub token: Option<String>,
+    /// `--initial-cluster`; just this member when `None`.
+    pub initial_cluster: Option<String>,
     /// Serve clients over TLS, requiring client certificates.
     pub tls: Option<Pki>,
     /// Further server flags, after the ones above.
@@ -44,6 +46,7 @@ impl Spec {
             client_port: free_port(),
             peer_port: free_port(),
             token: None,
+            initial_cluster: None,
             tls: None,
             flags: Vec::new(),
         }
@@ -57,6 +60,23 @@ impl Spec {
     pub fn token(mut self, token: &str) -> Spec {
         self.token = Some(token.to_string());
         self
+    }
+
+    /// Bootstrap as one member of `initial_cluster` (`name=peer-url,...`).
+    pub fn initial_cluster(mut self, initial_cluster: &str) -> Spec {
+        self.initial_cluster = Some(initial_cluster.to_string());
+        self
+    }
+
+    /// `http://127.0.0.1:<peer port>`.
+    pub fn peer_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.peer_port)
+    }
+
+    /// The client URL, `https` when serving TLS.
+    pub fn client_url(&self) -> String {
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.client_port)
     }
 
     pub fn tls(mut self, pki: &Pki) -> Spec {
@@ -81,9 +101,12 @@ impl Spec {
 
     /// The server's command line with its data in `data_dir`.
     pub fn args(&self, data_dir: &Path) -> Vec<String> {
-        let scheme = if self.tls.is_some() { "https" } else { "http" };
-        let client = format!("{scheme}://127.0.0.1:{}", self.client_port);
-        let peer = format!("http://127.0.0.1:{}", self.peer_port);
+        let client = self.client_url();
+        let peer = self.peer_url();
+        let initial_cluster = self
+            .initial_cluster
+            .clone()
+            .unwrap_or_else(|| format!("{}={peer}", self.name));
         let mut args = vec![
             format!("--name={}", self.name),
             format!("--data-dir={}", data_dir.display()),
@@ -91,7 +114,7 @@ impl Spec {
             format!("--advertise-client-urls={client}"),
             format!("--listen-peer-urls={peer}"),
             format!("--initial-advertise-peer-urls={peer}"),
-            format!("--initial-cluster={}={peer}", self.name),
+            format!("--initial-cluster={initial_cluster}"),
         ];
         if let Some(token) = &self.token {
             args.push(format!("--initial-cluster-token={token}"));
@@ -102,6 +125,25 @@ impl Spec {
         args.extend(self.flags.iter().cloned());
         args
     }
+}
+
+/// Starts `server` as `spec` says with its data in `dir`/data, appending
+/// its output to `dir`/server.log (a restart keeps the earlier output).
+pub(crate) fn spawn(server: &Path, spec: &Spec, dir: &Path) -> Child {
+    let log_path = dir.join("server.log");
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .and_then(|f| Ok((f.try_clone()?, f)))
+        .unwrap_or_else(|e| panic!("creating {}: {e}", log_path.display()));
+    Command::new(server)
+        .args(spec.args(&dir.join("data")))
+        .stdin(Stdio::null())
+        .stdout(log.0)
+        .stderr(log.1)
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {}: {e}", server.display()))
 }
 
 /// A running server in its own temporary directory, killed when dropped.
@@ -119,17 +161,7 @@ impl Member {
     /// read through it.
     pub fn start(server: &Path, spec: &Spec, cli: &Path) -> Member {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temporary directory: {e}"));
-        let log_path = dir.path().join("server.log");
-        let log = std::fs::File::create(&log_path)
-            .and_then(|f| Ok((f.try_clone()?, f)))
-            .unwrap_or_else(|e| panic!("creating {}: {e}", log_path.display()));
-        let child = Command::new(server)
-            .args(spec.args(&dir.path().join("data")))
-            .stdin(Stdio::null())
-            .stdout(log.0)
-            .stderr(log.1)
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {}: {e}", server.display()));
+        let child = spawn(server, spec, dir.path());
         let mut member = Member {
             child,
             dir,

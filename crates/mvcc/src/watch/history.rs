@@ -6,10 +6,10 @@ use std::collections::HashMap;
 use api::pb::mvccpb::event::EventType;
 use api::pb::mvccpb::{Event, KeyValue};
 use prost::Message;
-use redb::{ReadOnlyTable, ReadTransaction, ReadableDatabase};
+use redb::ReadOnlyTable;
 
 use crate::Error;
-use crate::core::Core;
+use crate::core::{Core, ReadView};
 use crate::range::read_kv;
 use crate::revision::Revision;
 use crate::tables::{Bytes, KV};
@@ -77,10 +77,13 @@ pub(crate) fn read(
 
 /// Looks up previous versions the way etcd's watch server does: a read of
 /// the key at the event's revision minus one; nothing for creations, or
-/// when that revision is compacted.
+/// when that revision is compacted. Lookups stay on the contents the first
+/// one saw: after a restore they find nothing (the caller's events are
+/// then discarded anyway).
 pub(crate) struct PrevKvs<'c> {
     core: &'c Core,
-    txn: Option<ReadTransaction>,
+    /// The read transaction and the generation it belongs to.
+    txn: Option<(u64, ReadView)>,
     cache: HashMap<(Vec<u8>, i64), Option<KeyValue>>,
 }
 
@@ -113,14 +116,22 @@ impl<'c> PrevKvs<'c> {
             if at_rev < shared.compact_rev || at_rev < 1 {
                 return None;
             }
+            if self
+                .txn
+                .as_ref()
+                .is_some_and(|(generation, _)| *generation != shared.generation)
+            {
+                return None;
+            }
             let found = shared.index.get(key, at_rev)?;
             // opened under the lock: it holds at least what the index shows
             if self.txn.is_none() {
-                self.txn = self.core.db.begin_read().ok();
+                self.txn = shared.begin_read().ok().map(|t| (shared.generation, t));
             }
             found
         };
-        let table = self.txn.as_ref()?.open_table(KV).ok()?;
+        let (_, txn) = self.txn.as_ref()?;
+        let table = txn.open_table(KV).ok()?;
         read_kv(&table, found.modified).ok()
     }
 }

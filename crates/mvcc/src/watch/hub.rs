@@ -50,6 +50,9 @@ pub(super) struct HubState {
     pub(super) closed: bool,
     /// The newest revision published to synced watchers.
     pub(super) current_rev: i64,
+    /// The store's restore count as of `current_rev` (see core.rs): history
+    /// read from another generation describes other contents.
+    pub(super) generation: u64,
     pub(super) streams: HashMap<u64, mpsc::Sender<Delivery>>,
     pub(super) watchers: HashMap<u64, Watcher>,
     pub(super) synced: Group,
@@ -347,6 +350,39 @@ impl WatchHub {
         if st.wake_pending {
             self.wake.notify_one();
         }
+    }
+
+    /// Moves every watcher onto contents a restore installs: `swap`
+    /// replaces the store's state and returns its current revision and
+    /// generation (and anything to hand back), called with the hub locked
+    /// so no delivery falls between. A watcher that has not seen the new
+    /// current revision catches up from the new history, or learns that it
+    /// was compacted; one that is ahead starts at the next new revision, as
+    /// the revisions it saw are gone.
+    pub fn restore<T>(&self, swap: impl FnOnce() -> (i64, u64, T)) -> T {
+        let mut st = self.lock();
+        let (current_rev, generation, handed_back) = swap();
+        st.current_rev = current_rev;
+        st.generation = generation;
+        let serials: Vec<u64> = st.watchers.keys().copied().collect();
+        for serial in serials {
+            let Some(w) = st.watchers.get_mut(&serial) else {
+                continue;
+            };
+            w.min_rev = w.min_rev.min(current_rev + 1);
+            let (min_rev, interest) = (w.min_rev, w.interest.clone());
+            if w.synced {
+                w.synced = false;
+                st.synced.remove(serial, &interest);
+                st.unsynced.insert(serial);
+            }
+            if min_rev > current_rev {
+                st.promote(serial);
+            }
+        }
+        st.wake_pending = true;
+        self.wake.notify_one();
+        handed_back
     }
 
     /// Waits until there is syncing to do or `timeout` passes.

@@ -6,12 +6,12 @@
 //! revision the hub last published, so no commit falls between history and
 //! live delivery. Rounds run back to back while they make progress, stalled
 //! work is retried shortly after, and the thread sleeps when there is none.
+//! A round that spans a restore delivers nothing and starts over.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use api::pb::mvccpb::Event;
-use redb::ReadableDatabase;
 
 use super::history::{self, PrevKvs};
 use super::hub::{HubState, Sent, WatchHub, Watcher, pick};
@@ -59,7 +59,7 @@ impl WatchHub {
     /// part, cancel watchers whose start was compacted, and move watchers
     /// that reached the current revision to the synced group.
     fn sync_round(&self, core: &Core) -> Round {
-        let (chosen, hub_rev) = {
+        let (chosen, hub_rev, generation) = {
             let mut st = self.lock();
             if st.closed {
                 return Round::Closed;
@@ -91,7 +91,7 @@ impl WatchHub {
                     })
                 })
                 .collect();
-            (chosen, st.current_rev)
+            (chosen, st.current_rev, st.generation)
         };
         if chosen.is_empty() {
             return Round::Stalled;
@@ -99,7 +99,11 @@ impl WatchHub {
 
         let snapshot = {
             let shared = core.read_shared();
-            core.db.begin_read().map(|txn| (shared.compact_rev, txn))
+            if shared.generation != generation {
+                // a restore came between: choose again on the new contents
+                return Round::Progress;
+            }
+            shared.begin_read().map(|txn| (shared.compact_rev, txn))
         };
         let Ok((compact_rev, txn)) = snapshot else {
             return Round::Stalled;
@@ -148,6 +152,10 @@ impl WatchHub {
         let mut st = self.lock();
         if st.closed {
             return Round::Closed;
+        }
+        if st.generation != generation {
+            // what was read describes contents a restore replaced
+            return Round::Progress;
         }
         let mut progress = false;
         let unchanged = |st: &HubState, c: &Chosen| {

@@ -1,0 +1,108 @@
+//! Whole servers as processes in 3-member clusters under faults: the
+//! scenarios of `testkit::faults` (kill -9 the leader or a follower during
+//! writes, pause the leader in a minority, restart every member at once),
+//! each checking the recorded client history for linearizability, that no
+//! acknowledged write is lost, that no revision is reused and that every
+//! member ends with the same HashKV. The same scenarios pass against the
+//! real etcd (crates/testkit/tests/etcd_faults.rs).
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use testkit::{ClusterSpec, faults, run_workload};
+
+/// One cluster at a time: on a 2-core machine parallel clusters with
+/// 500 ms election timeouts would mostly test the scheduler.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn ours() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_server"))
+}
+
+fn bounded(name: &str, scenario: impl FnOnce()) {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let started = Instant::now();
+    scenario();
+    let took = started.elapsed();
+    eprintln!("{name} took {took:?}");
+    assert!(took < Duration::from_secs(60), "{name} took {took:?}");
+}
+
+#[test]
+fn kill_the_leader_during_writes() {
+    bounded("kill_leader", || faults::kill_leader(ours()));
+}
+
+#[test]
+fn kill_a_follower_during_writes() {
+    bounded("kill_follower", || faults::kill_follower(ours()));
+}
+
+#[test]
+fn pause_the_leader_during_writes() {
+    bounded("pause_leader", || faults::pause_leader(ours()));
+}
+
+#[test]
+fn restart_every_member_during_writes() {
+    bounded("restart_all", || faults::restart_all(ours()));
+}
+
+/// A voter and a learner added after the log was compacted behind a
+/// snapshot catch up from the streamed store dump.
+#[test]
+fn members_added_after_compaction_catch_up_by_snapshot() {
+    bounded("add_member", || {
+        let mut cluster = ClusterSpec::new(3)
+            .flag("--snapshot-count=100")
+            .flag("--experimental-snapshot-catchup-entries=10")
+            .start(ours());
+        let history = run_workload(&cluster.client_urls(), 4, 4, Duration::from_millis(1500));
+        let voter = cluster.add_member(false);
+        let learner = cluster.add_member(true);
+        assert_eq!((voter, learner, cluster.size()), (3, 4, 5));
+        assert!(cluster.status(learner).unwrap().is_learner);
+        assert!(cluster.is_healthy(voter) && !cluster.is_healthy(learner));
+        assert!(
+            cluster
+                .log(voter)
+                .contains("restored the store from the leader's snapshot"),
+            "the new voter did not catch up by snapshot:\n{}",
+            cluster.log(voter)
+        );
+        faults::verify(&cluster, &history);
+    });
+}
+
+/// `--heartbeat-interval` and `--election-timeout` are honoured: after the
+/// leader is killed a new one is elected within about two election
+/// timeouts (raft randomises each follower's timeout in [1, 2) election
+/// timeouts; the bound leaves one more for a split vote on a busy machine).
+#[test]
+fn a_new_leader_within_two_election_timeouts_of_a_leader_kill() {
+    bounded("election_time", || {
+        let election = Duration::from_millis(500);
+        let mut cluster = ClusterSpec::new(3).timing(50, 500).start(ours());
+        let old = cluster.wait_leader(Duration::from_secs(10));
+        cluster.kill(old);
+        let killed = Instant::now();
+        let new = loop {
+            if let Some(l) = cluster.leader() {
+                break l;
+            }
+            assert!(
+                killed.elapsed() < 10 * election,
+                "no leader after {:?}",
+                killed.elapsed()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let took = killed.elapsed();
+        eprintln!("new leader m{new} elected {took:?} after the leader was killed");
+        assert_ne!(new, old);
+        assert!(took < 3 * election, "election took {took:?}");
+    });
+}
