@@ -63,7 +63,8 @@ pub trait Lease: Send + Sync + 'static {
 }
 
 /// What a follower asks the leader for: leases live on the leader alone,
-/// so keepalives and time-to-live are answered there.
+/// so keepalives and time-to-live are answered there, and only the leader
+/// knows whether a learner has caught up enough to be promoted.
 #[async_trait::async_trait]
 pub trait LeaderLink: Send + Sync + 'static {
     async fn lease_renew(&self, leader: u64, id: i64) -> Result<i64, Error>;
@@ -72,6 +73,11 @@ pub trait LeaderLink: Send + Sync + 'static {
         leader: u64,
         req: LeaseTimeToLiveRequest,
     ) -> Result<LeaseTimeToLiveResponse, Error>;
+    async fn member_promote(
+        &self,
+        leader: u64,
+        req: MemberPromoteRequest,
+    ) -> Result<MemberPromoteResponse, Error>;
 }
 
 /// etcd's v3election service: leader election on keys, leases and watches.

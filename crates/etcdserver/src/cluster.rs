@@ -124,6 +124,9 @@ impl api::Cluster for EtcdServer {
         }
         // Only the leader knows how far the learner has got.
         if !self.raft_status().is_leader() {
+            if let Some((leader, link)) = self.leader_to_ask() {
+                return link.member_promote(leader, req).await;
+            }
             return Err(if self.has_leader() {
                 Error::NotLeader
             } else {

@@ -189,7 +189,7 @@ impl api::Lease for EtcdServer {
 
 impl EtcdServer {
     /// The leader, when it is another member and this one can reach it.
-    fn leader_to_ask(&self) -> Option<(u64, Arc<dyn api::LeaderLink>)> {
+    pub(crate) fn leader_to_ask(&self) -> Option<(u64, Arc<dyn api::LeaderLink>)> {
         let leader = self.raft_status().leader_id;
         if leader == 0 || leader == self.member_id() {
             return None;

@@ -1,9 +1,12 @@
-//! Lease calls a follower forwards to the leader (`api::LeaderLink`), tried
-//! on each of the leader's peer URLs in turn.
+//! Calls a follower forwards to the leader (`api::LeaderLink`: lease
+//! keepalives and time-to-live, learner promotion), tried on each of the
+//! leader's peer URLs in turn.
 
 use std::future::Future;
 
-use api::pb::etcdserverpb::{LeaseTimeToLiveRequest, LeaseTimeToLiveResponse};
+use api::pb::etcdserverpb::{
+    LeaseTimeToLiveRequest, LeaseTimeToLiveResponse, MemberPromoteRequest, MemberPromoteResponse,
+};
 use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
 
@@ -100,6 +103,18 @@ impl api::LeaderLink for PeerTransport {
         self.forward(leader, |mut client| {
             let req = self.request(req);
             async move { client.lease_time_to_live(req).await }
+        })
+        .await
+    }
+
+    async fn member_promote(
+        &self,
+        leader: u64,
+        req: MemberPromoteRequest,
+    ) -> Result<MemberPromoteResponse, api::Error> {
+        self.forward(leader, |mut client| {
+            let req = self.request(req);
+            async move { client.member_promote(req).await }
         })
         .await
     }

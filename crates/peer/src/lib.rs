@@ -5,7 +5,7 @@
 //! gRPC protocol (`proto/peerpb/peer.proto`) on http, https, unix and unixs
 //! peer URLs. It exposes [`PeerTransport`] (raftnode's `Transport` and
 //! `api::LeaderLink`), [`PeerService`] with [`peer_service`] (the server
-//! side), and [`fetch_members`]. It owns the peer connections and the
+//! side), [`fetch_members`] and [`peer_hash_kv`]. It owns the peer connections and the
 //! received snapshot dumps (`raftnode::snapshot_db_path`) and nothing else:
 //! it never interprets raft entries or store dumps, never applies anything,
 //! and never blocks raft's thread or lets one peer's trouble delay another.
@@ -14,6 +14,7 @@ mod api_status;
 mod config;
 mod dial;
 mod error;
+mod hash_check;
 mod leader_link;
 mod members;
 mod metadata;
@@ -32,6 +33,7 @@ pub mod peerpb {
 
 pub use config::{ClientTls, PeerConfig, SnapshotSource};
 pub use error::Error;
+pub use hash_check::{PeerHash, peer_hash_kv};
 pub use members::fetch_members;
 pub use peer_url::unix_socket_path;
 pub use service::{PeerService, peer_service};

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use api::pb::etcdserverpb::{
-    LeaseKeepAliveRequest, LeaseTimeToLiveRequest, LeaseTimeToLiveResponse, MemberListRequest,
+    HashKvRequest, HashKvResponse, LeaseKeepAliveRequest, LeaseTimeToLiveRequest,
+    LeaseTimeToLiveResponse, MemberListRequest, MemberPromoteRequest, MemberPromoteResponse,
 };
 use protobuf::Message as _;
 use raftnode::RaftNode;
@@ -28,12 +29,14 @@ use crate::{PeerConfig, snapshot_recv};
 const MAX_MESSAGE_BYTES: usize = 128 * 1024 * 1024;
 
 /// What this member answers its peers with: its raft node for raft traffic
-/// and snapshots, and its lease and cluster services.
+/// and snapshots, its lease and cluster services, and (when given) its
+/// maintenance service for hash checks.
 pub struct PeerService {
     cfg: PeerConfig,
     raft: RaftNode,
     lease: Arc<dyn api::Lease>,
     cluster: Arc<dyn api::Cluster>,
+    maintenance: Option<Arc<dyn api::Maintenance>>,
 }
 
 impl PeerService {
@@ -51,7 +54,15 @@ impl PeerService {
             raft,
             lease,
             cluster,
+            maintenance: None,
         }
+    }
+
+    /// Lets peers ask this member's HashKV; without it they are told the
+    /// call is unimplemented.
+    pub fn with_maintenance(mut self, maintenance: Arc<dyn api::Maintenance>) -> Self {
+        self.maintenance = Some(maintenance);
+        self
     }
 }
 
@@ -136,6 +147,35 @@ impl Peer for PeerService {
         check_cluster(request.metadata(), self.cfg.cluster_id)?;
         self.lease
             .lease_time_to_live(request.into_inner())
+            .await
+            .map(Response::new)
+            .map_err(|e| to_status(&e))
+    }
+
+    async fn member_promote(
+        &self,
+        request: Request<MemberPromoteRequest>,
+    ) -> Result<Response<MemberPromoteResponse>, Status> {
+        check_cluster(request.metadata(), self.cfg.cluster_id)?;
+        self.cluster
+            .member_promote(request.into_inner())
+            .await
+            .map(Response::new)
+            .map_err(|e| to_status(&e))
+    }
+
+    async fn hash_kv(
+        &self,
+        request: Request<HashKvRequest>,
+    ) -> Result<Response<HashKvResponse>, Status> {
+        check_cluster(request.metadata(), self.cfg.cluster_id)?;
+        let Some(maintenance) = &self.maintenance else {
+            return Err(to_status(&api::Error::Unimplemented(
+                "this member does not answer hash checks".into(),
+            )));
+        };
+        maintenance
+            .hash_kv(request.into_inner())
             .await
             .map(Response::new)
             .map_err(|e| to_status(&e))

@@ -173,7 +173,6 @@ pub struct Flags {
     #[arg(long, env = "ETCD_EXPERIMENTAL_WATCH_PROGRESS_NOTIFY_INTERVAL", default_value = "10m", value_parser = go_duration)]
     pub experimental_watch_progress_notify_interval: Duration,
 
-    // Checks that a single member performs trivially.
     /// Check data corruption between members before serving client requests.
     #[arg(long, env = "ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
     pub experimental_initial_corrupt_check: bool,

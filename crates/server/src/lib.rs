@@ -6,6 +6,7 @@
 //! signal handling. Nothing here decides request semantics: that belongs to
 //! the layers it wires.
 
+mod corrupt_check;
 mod endpoints;
 mod flags;
 mod metrics;
@@ -41,6 +42,8 @@ pub enum Error {
     Peer(#[from] peer::Error),
     #[error("cannot read the WAL: {0}")]
     Raft(#[from] raftnode::Error),
+    #[error("{0}")]
+    Corrupt(String),
 }
 
 /// Logs go to stderr, where etcd writes them and where etcd's test harness
@@ -271,12 +274,15 @@ pub async fn start(flags: Flags) -> Result<Running, Error> {
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
     let peer_routes = serve::PeerRoutes {
-        grpc: peer::peer_service(peer::PeerService::new(
-            peer_cfg,
-            server.raft().clone(),
-            Arc::new(server.clone()),
-            Arc::new(server.clone()),
-        )),
+        grpc: peer::peer_service(
+            peer::PeerService::new(
+                peer_cfg.clone(),
+                server.raft().clone(),
+                Arc::new(server.clone()),
+                Arc::new(server.clone()),
+            )
+            .with_maintenance(Arc::new(server.clone())),
+        ),
         version: format!(
             r#"{{"etcdserver":"{}","etcdcluster":"{}"}}"#,
             etcdserver::SERVER_VERSION,
@@ -293,6 +299,15 @@ pub async fn start(flags: Flags) -> Result<Running, Error> {
         ));
     }
 
+    if flags.experimental_initial_corrupt_check
+        && let Err(err) = corrupt_check::check(&server, &peer_cfg).await
+    {
+        shutdown.send_replace(true);
+        while tasks.join_next().await.is_some() {}
+        server.stop().await;
+        transport.stop();
+        return Err(err);
+    }
     server.wait_published().await;
 
     let limits = rpc::Limits {

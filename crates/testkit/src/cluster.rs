@@ -249,6 +249,11 @@ impl Cluster {
         self.nodes[i].paused = false;
     }
 
+    /// Member `i`'s data dir (what `--data-dir` names).
+    pub fn data_dir(&self, i: usize) -> PathBuf {
+        self.nodes[i].dir.join("data")
+    }
+
     fn respawn(&mut self, i: usize) {
         assert!(!self.is_running(i), "member {i} is still running");
         let node = &mut self.nodes[i];

@@ -406,6 +406,76 @@ static ELECT_FLAGS: &[FlagSpec] = &[short_flag(
 
 static LOCK_FLAGS: &[FlagSpec] = &[flag("ttl", Kind::Int64, "10", "timeout for session")];
 
+static MEMBER_ADD_FLAGS: &[FlagSpec] = &[
+    flag(
+        "peer-urls",
+        Kind::String,
+        "",
+        "comma separated peer URLs for the new member.",
+    ),
+    flag(
+        "learner",
+        Kind::Bool,
+        "false",
+        "indicates if the new member is raft learner",
+    ),
+];
+
+static MEMBER_UPDATE_FLAGS: &[FlagSpec] = &[flag(
+    "peer-urls",
+    Kind::String,
+    "",
+    "comma separated peer URLs for the updated member.",
+)];
+
+static MAKE_MIRROR_FLAGS: &[FlagSpec] = &[
+    flag("prefix", Kind::String, "", "Key-value prefix to mirror"),
+    flag(
+        "dest-prefix",
+        Kind::String,
+        "",
+        "destination prefix to mirror a prefix to a different prefix in the destination cluster",
+    ),
+    flag(
+        "no-dest-prefix",
+        Kind::Bool,
+        "false",
+        "mirror key-values to the root of the destination cluster",
+    ),
+    flag(
+        "dest-cert",
+        Kind::String,
+        "",
+        "Identify secure client using this TLS certificate file for the destination cluster",
+    ),
+    flag(
+        "dest-key",
+        Kind::String,
+        "",
+        "Identify secure client using this TLS key file",
+    ),
+    flag(
+        "dest-cacert",
+        Kind::String,
+        "",
+        "Verify certificates of TLS enabled secure servers using this CA bundle",
+    ),
+    flag(
+        "dest-insecure-transport",
+        Kind::Bool,
+        "true",
+        "Disable transport security for client connections",
+    ),
+];
+
+const MEMBER_LIST_LONG: &str = "When --write-out is set to simple, this command prints out comma-separated member lists for each endpoint.
+The items in the lists are ID, Status, Name, Peer Addrs, Client Addrs, Is Learner.
+";
+
+const MEMBER_PROMOTE_LONG: &str =
+    "Promotes a non-voting learner member to a voting one in the cluster.
+";
+
 /// The root command.
 pub static ROOT: CommandSpec = CommandSpec {
     path: &[],
@@ -578,6 +648,78 @@ pub static COMMANDS: &[CommandSpec] = &[
         short: "Acquires a named lock",
         long: "",
         flags: LOCK_FLAGS,
+        persistent: &[],
+        runnable: true,
+    },
+    CommandSpec {
+        path: &["member"],
+        use_line: "member <subcommand>",
+        short: "Membership related commands",
+        long: "",
+        flags: &[],
+        persistent: &[],
+        runnable: false,
+    },
+    CommandSpec {
+        path: &["member", "add"],
+        use_line: "add <memberName> [options]",
+        short: "Adds a member into the cluster",
+        long: "",
+        flags: MEMBER_ADD_FLAGS,
+        persistent: &[],
+        runnable: true,
+    },
+    CommandSpec {
+        path: &["member", "remove"],
+        use_line: "remove <memberID>",
+        short: "Removes a member from the cluster",
+        long: "",
+        flags: &[],
+        persistent: &[],
+        runnable: true,
+    },
+    CommandSpec {
+        path: &["member", "update"],
+        use_line: "update <memberID> [options]",
+        short: "Updates a member in the cluster",
+        long: "",
+        flags: MEMBER_UPDATE_FLAGS,
+        persistent: &[],
+        runnable: true,
+    },
+    CommandSpec {
+        path: &["member", "list"],
+        use_line: "list",
+        short: "Lists all members in the cluster",
+        long: MEMBER_LIST_LONG,
+        flags: &[],
+        persistent: &[],
+        runnable: true,
+    },
+    CommandSpec {
+        path: &["member", "promote"],
+        use_line: "promote <memberID>",
+        short: "Promotes a non-voting member in the cluster",
+        long: MEMBER_PROMOTE_LONG,
+        flags: &[],
+        persistent: &[],
+        runnable: true,
+    },
+    CommandSpec {
+        path: &["make-mirror"],
+        use_line: "make-mirror [options] <destination>",
+        short: "Makes a mirror at the destination etcd cluster",
+        long: "",
+        flags: MAKE_MIRROR_FLAGS,
+        persistent: &[],
+        runnable: true,
+    },
+    CommandSpec {
+        path: &["move-leader"],
+        use_line: "move-leader <transferee-member-id>",
+        short: "Transfers leadership to another etcd cluster member.",
+        long: "",
+        flags: &[],
         persistent: &[],
         runnable: true,
     },

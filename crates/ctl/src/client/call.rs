@@ -12,9 +12,11 @@ use api::pb::etcdserverpb::kv_client::KvClient;
 use api::pb::etcdserverpb::maintenance_client::MaintenanceClient;
 use api::pb::etcdserverpb::{
     AuthenticateRequest, CompactionRequest, CompactionResponse, DeleteRangeRequest,
-    DeleteRangeResponse, HashKvRequest, HashKvResponse, MemberListRequest, MemberListResponse,
-    PutRequest, PutResponse, RangeRequest, RangeResponse, StatusRequest, StatusResponse,
-    TxnRequest, TxnResponse,
+    DeleteRangeResponse, HashKvRequest, HashKvResponse, MemberAddRequest, MemberAddResponse,
+    MemberListRequest, MemberListResponse, MemberPromoteRequest, MemberPromoteResponse,
+    MemberRemoveRequest, MemberRemoveResponse, MemberUpdateRequest, MemberUpdateResponse,
+    MoveLeaderRequest, MoveLeaderResponse, PutRequest, PutResponse, RangeRequest, RangeResponse,
+    StatusRequest, StatusResponse, TxnRequest, TxnResponse,
 };
 use tokio::time::Instant;
 use tonic::Code;
@@ -391,6 +393,64 @@ impl Client {
             MemberListRequest::default(),
             |ch, r| async move { ClusterClient::new(ch).member_list(r).await },
         )
+        .await
+    }
+
+    pub async fn member_add(
+        &mut self,
+        deadline: Option<Instant>,
+        req: MemberAddRequest,
+    ) -> Result<MemberAddResponse, Error> {
+        self.unary(deadline, Retry::NonRepeatable, req, |ch, r| async move {
+            ClusterClient::new(ch).member_add(r).await
+        })
+        .await
+    }
+
+    pub async fn member_remove(
+        &mut self,
+        deadline: Option<Instant>,
+        id: u64,
+    ) -> Result<MemberRemoveResponse, Error> {
+        let req = MemberRemoveRequest { id };
+        self.unary(deadline, Retry::NonRepeatable, req, |ch, r| async move {
+            ClusterClient::new(ch).member_remove(r).await
+        })
+        .await
+    }
+
+    pub async fn member_update(
+        &mut self,
+        deadline: Option<Instant>,
+        req: MemberUpdateRequest,
+    ) -> Result<MemberUpdateResponse, Error> {
+        self.unary(deadline, Retry::NonRepeatable, req, |ch, r| async move {
+            ClusterClient::new(ch).member_update(r).await
+        })
+        .await
+    }
+
+    pub async fn member_promote(
+        &mut self,
+        deadline: Option<Instant>,
+        id: u64,
+    ) -> Result<MemberPromoteResponse, Error> {
+        let req = MemberPromoteRequest { id };
+        self.unary(deadline, Retry::NonRepeatable, req, |ch, r| async move {
+            ClusterClient::new(ch).member_promote(r).await
+        })
+        .await
+    }
+
+    pub async fn move_leader(
+        &mut self,
+        deadline: Option<Instant>,
+        target_id: u64,
+    ) -> Result<MoveLeaderResponse, Error> {
+        let req = MoveLeaderRequest { target_id };
+        self.unary(deadline, Retry::NonRepeatable, req, |ch, r| async move {
+            MaintenanceClient::new(ch).move_leader(r).await
+        })
         .await
     }
 }

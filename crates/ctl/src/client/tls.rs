@@ -23,6 +23,19 @@ pub struct TlsFiles {
     pub skip_verify: bool,
 }
 
+impl TlsFiles {
+    /// pkg/transport's check that a client certificate comes with its key.
+    pub fn check_pair(&self) -> Result<(), Error> {
+        if self.cert.is_empty() == self.key.is_empty() {
+            return Ok(());
+        }
+        Err(Error::bad_args(format!(
+            "KeyFile and CertFile must both be present[key: {}, cert: {}]",
+            self.key, self.cert
+        )))
+    }
+}
+
 fn read_pem(path: &str) -> Result<Vec<u8>, Error> {
     std::fs::read(path).map_err(|e| {
         let reason = crate::client::dial::os_text(&e);

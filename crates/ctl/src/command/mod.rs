@@ -11,6 +11,9 @@ pub mod get;
 mod interrupt;
 pub mod lease;
 pub mod lock;
+pub mod make_mirror;
+pub mod member;
+pub mod move_leader;
 pub mod put;
 pub mod txn;
 pub mod version;
@@ -161,13 +164,8 @@ impl Session<'_, '_> {
         let keepalive_time = flags.duration("keepalive-time");
         let keepalive_timeout = flags.duration("keepalive-timeout");
         let tls = self.tls_files()?;
-        if let Some(files) = &tls
-            && files.cert.is_empty() != files.key.is_empty()
-        {
-            return Err(Error::bad_args(format!(
-                "KeyFile and CertFile must both be present[key: {}, cert: {}]",
-                files.key, files.cert
-            )));
+        if let Some(files) = &tls {
+            files.check_pair()?;
         }
         let auth = self.credentials();
         let display = self.display()?;
@@ -229,6 +227,13 @@ pub async fn dispatch(mut s: Session<'_, '_>) -> Result<(), Error> {
         ["lease", "timetolive"] => lease::time_to_live(&mut s).await,
         ["lease", "list"] => lease::list(&mut s).await,
         ["lease", "keep-alive"] => lease::keep_alive(&mut s).await,
+        ["member", "add"] => member::add(&mut s).await,
+        ["member", "remove"] => member::remove(&mut s).await,
+        ["member", "update"] => member::update(&mut s).await,
+        ["member", "list"] => member::list(&mut s).await,
+        ["member", "promote"] => member::promote(&mut s).await,
+        ["move-leader"] => move_leader::run(&mut s).await,
+        ["make-mirror"] => make_mirror::run(&mut s).await,
         ["elect"] => elect::run(&mut s).await,
         ["lock"] => lock::run(&mut s).await,
         ["version"] => {

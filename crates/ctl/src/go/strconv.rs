@@ -48,6 +48,17 @@ pub fn parse_i64(s: &str, base: u32) -> Result<i64, String> {
     }
 }
 
+/// `strconv.ParseUint(s, base, 64)` for base 10 or 16 (no sign, no
+/// prefix).
+pub fn parse_uint(s: &str, base: u32) -> Result<u64, String> {
+    const FUNC: &str = "ParseUint";
+    match parse_u64(s, base) {
+        Ok(v) => Ok(v),
+        Err(UintError::Syntax) => Err(syntax_error(FUNC, s)),
+        Err(UintError::Range) => Err(range_error(FUNC, s)),
+    }
+}
+
 enum UintError {
     Syntax,
     Range,
@@ -158,6 +169,24 @@ mod tests {
         );
         assert!(parse_i64("", 10).is_err());
         assert!(parse_i64("1__0", 0).is_err());
+    }
+
+    #[test]
+    fn parses_uints_like_go() {
+        assert_eq!(parse_uint("d3a7ceca07b0f091", 16), Ok(0xd3a7ceca07b0f091));
+        assert_eq!(parse_uint("FFFFFFFFFFFFFFFF", 16), Ok(u64::MAX));
+        assert_eq!(
+            parse_uint("-1", 16),
+            Err("strconv.ParseUint: parsing \"-1\": invalid syntax".into())
+        );
+        assert_eq!(
+            parse_uint("", 16),
+            Err("strconv.ParseUint: parsing \"\": invalid syntax".into())
+        );
+        assert_eq!(
+            parse_uint("10000000000000000", 16),
+            Err("strconv.ParseUint: parsing \"10000000000000000\": value out of range".into())
+        );
     }
 
     #[test]

@@ -4,8 +4,8 @@
 use api::pb::etcdserverpb::response_op::Response;
 use api::pb::etcdserverpb::{
     DeleteRangeResponse, LeaseGrantResponse, LeaseKeepAliveResponse, LeaseLeasesResponse,
-    LeaseRevokeResponse, LeaseTimeToLiveResponse, PutResponse, RangeResponse, ResponseHeader,
-    TxnResponse,
+    LeaseRevokeResponse, LeaseTimeToLiveResponse, MemberListResponse, PutResponse, RangeResponse,
+    ResponseHeader, TxnResponse,
 };
 use api::pb::mvccpb::KeyValue;
 
@@ -124,6 +124,23 @@ pub fn leases(io: &mut Io<'_>, r: &LeaseLeasesResponse) -> Result<(), Error> {
     hdr(io, r.header.as_ref());
     for l in &r.leases {
         io.println(&format!("\"ID\" : {}", l.id));
+    }
+    Ok(())
+}
+
+pub fn member_list(io: &mut Io<'_>, r: &MemberListResponse) -> Result<(), Error> {
+    hdr(io, r.header.as_ref());
+    for m in &r.members {
+        io.println(&format!("\"ID\" : {}", m.id));
+        io.println(&format!("\"Name\" : {}", quote(m.name.as_bytes())));
+        for u in &m.peer_ur_ls {
+            io.println(&format!("\"PeerURL\" : {}", quote(u.as_bytes())));
+        }
+        for u in &m.client_ur_ls {
+            io.println(&format!("\"ClientURL\" : {}", quote(u.as_bytes())));
+        }
+        io.println(&format!("\"IsLearner\" : {}", m.is_learner));
+        io.println("");
     }
     Ok(())
 }

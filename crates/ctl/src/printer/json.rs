@@ -6,8 +6,9 @@
 use api::pb::etcdserverpb::response_op::Response;
 use api::pb::etcdserverpb::{
     DeleteRangeResponse, HashKvResponse, LeaseGrantResponse, LeaseKeepAliveResponse,
-    LeaseLeasesResponse, LeaseRevokeResponse, LeaseTimeToLiveResponse, PutResponse, RangeResponse,
-    ResponseHeader, ResponseOp, StatusResponse, TxnResponse,
+    LeaseLeasesResponse, LeaseRevokeResponse, LeaseTimeToLiveResponse, Member, MemberAddResponse,
+    MoveLeaderResponse, PutResponse, RangeResponse, ResponseHeader, ResponseOp, StatusResponse,
+    TxnResponse,
 };
 use api::pb::mvccpb::{Event, KeyValue};
 
@@ -278,6 +279,62 @@ pub fn txn(r: &TxnResponse) -> String {
     document(|s| write_txn(s, r))
 }
 
+fn write_member(out: &mut String, m: &Member) {
+    let mut o = Object::open(out);
+    o.int("ID", m.id);
+    o.string("name", &m.name);
+    o.strings("peerURLs", &m.peer_ur_ls);
+    o.strings("clientURLs", &m.client_ur_ls);
+    o.flag("isLearner", m.is_learner);
+    o.close();
+}
+
+fn members(o: &mut Object<'_>, list: &[Member]) {
+    if list.is_empty() {
+        return;
+    }
+    let out = o.field("members");
+    out.push('[');
+    for (i, m) in list.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write_member(out, m);
+    }
+    out.push(']');
+}
+
+/// The member list, remove, update and promote responses, which share
+/// their shape: a header and the members.
+pub fn membership(h: Option<&ResponseHeader>, list: &[Member]) -> String {
+    document(|s| {
+        let mut o = Object::open(s);
+        header(&mut o, h);
+        members(&mut o, list);
+        o.close();
+    })
+}
+
+pub fn member_add(r: &MemberAddResponse) -> String {
+    document(|s| {
+        let mut o = Object::open(s);
+        header(&mut o, r.header.as_ref());
+        if let Some(m) = &r.member {
+            write_member(o.field("member"), m);
+        }
+        members(&mut o, &r.members);
+        o.close();
+    })
+}
+
+pub fn move_leader(r: &MoveLeaderResponse) -> String {
+    document(|s| {
+        let mut o = Object::open(s);
+        header(&mut o, r.header.as_ref());
+        o.close();
+    })
+}
+
 fn array<T>(items: &[T], mut write: impl FnMut(&mut String, &T)) -> String {
     let mut s = String::from("[");
     for (i, item) in items.iter().enumerate() {
@@ -458,6 +515,43 @@ mod tests {
         assert_eq!(
             revoke(&LeaseRevokeResponse { header: hdr(3) }),
             r#"{"header":{"cluster_id":324952591200643719,"member_id":3319814642761637952,"revision":3,"raft_term":2}}"#
+        );
+    }
+
+    #[test]
+    fn members_match_etcdctl() {
+        let learner = Member {
+            id: 13192005674679874666,
+            name: String::new(),
+            peer_ur_ls: vec!["http://127.0.0.1:24010".into()],
+            client_ur_ls: Vec::new(),
+            is_learner: true,
+        };
+        let started = Member {
+            id: 9588533091670351884,
+            name: "m0".into(),
+            peer_ur_ls: vec!["http://127.0.0.1:23791".into()],
+            client_ur_ls: vec!["http://127.0.0.1:23790".into()],
+            is_learner: false,
+        };
+        let r = MemberAddResponse {
+            header: Some(ResponseHeader {
+                cluster_id: 3019897565802275017,
+                member_id: 14262357235947879811,
+                revision: 0,
+                raft_term: 2,
+            }),
+            member: Some(learner.clone()),
+            members: vec![started, learner],
+        };
+        assert_eq!(
+            member_add(&r),
+            r#"{"header":{"cluster_id":3019897565802275017,"member_id":14262357235947879811,"raft_term":2},"member":{"ID":13192005674679874666,"peerURLs":["http://127.0.0.1:24010"],"isLearner":true},"members":[{"ID":9588533091670351884,"name":"m0","peerURLs":["http://127.0.0.1:23791"],"clientURLs":["http://127.0.0.1:23790"]},{"ID":13192005674679874666,"peerURLs":["http://127.0.0.1:24010"],"isLearner":true}]}"#
+        );
+        assert_eq!(membership(None, &[]), "{}");
+        assert_eq!(
+            move_leader(&MoveLeaderResponse { header: hdr(0) }),
+            r#"{"header":{"cluster_id":324952591200643719,"member_id":3319814642761637952,"raft_term":2}}"#
         );
     }
 

@@ -4,7 +4,8 @@
 use api::pb::etcdserverpb::response_op::Response;
 use api::pb::etcdserverpb::{
     DeleteRangeResponse, LeaseGrantResponse, LeaseKeepAliveResponse, LeaseLeasesResponse,
-    LeaseTimeToLiveResponse, PutResponse, RangeResponse, TxnResponse,
+    LeaseTimeToLiveResponse, MemberListResponse, PutResponse, RangeResponse, ResponseHeader,
+    TxnResponse,
 };
 use api::pb::mvccpb::KeyValue;
 
@@ -162,6 +163,29 @@ fn rows(io: &mut Io<'_>, rows: Vec<Vec<String>>) -> Result<(), Error> {
     Ok(())
 }
 
+/// `Member <id> <done> cluster <cluster id>`, both ids as Go's `%16x`.
+pub fn membership(
+    io: &mut Io<'_>,
+    id: u64,
+    done: &str,
+    h: Option<&ResponseHeader>,
+) -> Result<(), Error> {
+    let cluster = h.map_or(0, |h| h.cluster_id);
+    io.println(&format!("Member {id:16x} {done} cluster {cluster:16x}"));
+    Ok(())
+}
+
+pub fn member_list(io: &mut Io<'_>, r: &MemberListResponse) -> Result<(), Error> {
+    rows(io, super::member_rows(r))
+}
+
+pub fn move_leader(io: &mut Io<'_>, leader: u64, target: u64) -> Result<(), Error> {
+    io.println(&format!(
+        "Leadership transferred from {leader:x} to {target:x}"
+    ));
+    Ok(())
+}
+
 pub fn endpoint_status(io: &mut Io<'_>, list: &[EpStatus]) -> Result<(), Error> {
     rows(io, super::status_rows(list))
 }
@@ -277,6 +301,22 @@ mod tests {
         };
         let (out, _) = printed(|io| leases(io, &l).unwrap());
         assert_eq!(out, "found 1 leases\n000000000000004d\n");
+    }
+
+    #[test]
+    fn pads_member_ids_like_go() {
+        let h = ResponseHeader {
+            cluster_id: 0x29e8d4d603b620c9,
+            ..Default::default()
+        };
+        let (out, _) =
+            printed(|io| membership(io, 0xd6dda07f8a95da1, "added to", Some(&h)).unwrap());
+        assert_eq!(
+            out,
+            "Member  d6dda07f8a95da1 added to cluster 29e8d4d603b620c9\n"
+        );
+        let (out, _) = printed(|io| move_leader(io, 0xd3a7ceca07b0f091, 0x1).unwrap());
+        assert_eq!(out, "Leadership transferred from d3a7ceca07b0f091 to 1\n");
     }
 
     #[test]

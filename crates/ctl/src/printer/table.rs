@@ -1,4 +1,7 @@
-//! The `table` format, which etcdctl offers for the endpoint commands only.
+//! The `table` format, which etcdctl offers for `member list` and the
+//! endpoint commands only.
+
+use api::pb::etcdserverpb::MemberListResponse;
 
 use super::{EpHashKv, EpHealth, EpStatus, tablewriter};
 use crate::error::Error;
@@ -35,5 +38,18 @@ pub fn endpoint_hashkv(io: &mut Io<'_>, list: &[EpHashKv]) -> Result<(), Error> 
         &["endpoint", "hash"],
         &super::hashkv_rows(list),
     ));
+    Ok(())
+}
+
+pub fn member_list(io: &mut Io<'_>, r: &MemberListResponse) -> Result<(), Error> {
+    let header = [
+        "ID",
+        "Status",
+        "Name",
+        "Peer Addrs",
+        "Client Addrs",
+        "Is Learner",
+    ];
+    io.print(&tablewriter::render(&header, &super::member_rows(r)));
     Ok(())
 }
