@@ -1,6 +1,6 @@
 //! One command line of a CLI, and running it.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -112,10 +112,33 @@ pub fn run(binary: &Path, endpoint: &str, step: &Step) -> Outcome {
             let _ = stdin.write_all(&input);
         }
     });
+    // Readers drain the pipes while the CLI runs: one that prints more than
+    // a pipe holds would otherwise block forever on its write.
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let stdout = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let stderr = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
     let started = Instant::now();
-    loop {
+    let status = loop {
         match child.try_wait() {
-            Ok(Some(_)) => break,
+            Ok(Some(status)) => break status,
             Ok(None) if started.elapsed() > STEP_LIMIT => {
                 let _ = child.kill();
                 panic!(
@@ -127,21 +150,34 @@ pub fn run(binary: &Path, endpoint: &str, step: &Step) -> Outcome {
             Ok(None) => std::thread::sleep(Duration::from_millis(5)),
             Err(e) => panic!("waiting for {}: {e}", binary.display()),
         }
-    }
+    };
     let _ = feeder.join();
-    let out = child
-        .wait_with_output()
-        .unwrap_or_else(|e| panic!("reading the output of {}: {e}", binary.display()));
+    let output = |reader: std::thread::JoinHandle<Vec<u8>>| {
+        reader
+            .join()
+            .unwrap_or_else(|_| panic!("reading the output of {}", binary.display()))
+    };
     Outcome {
-        stdout: out.stdout,
-        stderr: out.stderr,
-        code: out.status.code(),
+        stdout: output(stdout),
+        stderr: output(stderr),
+        code: status.code(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// More output than a pipe holds must not stall the CLI.
+    #[test]
+    fn large_output_is_read_while_the_cli_runs() {
+        let sh = Path::new("/bin/sh");
+        let step = Step::new(&["-c", "head -c 1000000 /dev/zero"]).no_endpoint();
+        let started = Instant::now();
+        let out = run(sh, "", &step);
+        assert_eq!(out.stdout.len(), 1_000_000);
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
 
     #[test]
     fn runs_with_only_the_step_environment_and_input() {
