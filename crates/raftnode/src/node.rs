@@ -94,7 +94,7 @@ impl RaftNode {
             transport,
             apply_tx,
             commands: commands_rx,
-            reads: ReadRounds::new(cfg.election_tick),
+            reads: ReadRounds::new(cfg.id, cfg.election_tick),
             conf_history: vec![(snapshot_index, booted.conf_state)],
             handed_over: booted.applied,
             shared: Arc::clone(&shared),

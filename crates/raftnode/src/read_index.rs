@@ -19,7 +19,28 @@ struct Round {
     sent: bool,
 }
 
+/// A round's ReadIndex context: the node id, then the round number.
+fn context(node_id: u64, round: u64) -> Vec<u8> {
+    let mut ctx = Vec::with_capacity(16);
+    ctx.extend_from_slice(&node_id.to_be_bytes());
+    ctx.extend_from_slice(&round.to_be_bytes());
+    ctx
+}
+
+/// The round number of a context this node issued.
+fn own_round(node_id: u64, ctx: &[u8]) -> Option<u64> {
+    let (id, round) = ctx.split_at_checked(8)?;
+    let id = u64::from_be_bytes(id.try_into().ok()?);
+    let round = u64::from_be_bytes(round.try_into().ok()?);
+    (id == node_id).then_some(round)
+}
+
 pub(crate) struct ReadRounds {
+    /// This node's id, the first half of every round's context: the leader
+    /// keeps one pending read per context, so contexts from different
+    /// followers must never collide (a collision drops the later round
+    /// until its retry).
+    node_id: u64,
     next_ctx: u64,
     queued: Vec<Reply>,
     rounds: HashMap<u64, Round>,
@@ -30,9 +51,10 @@ pub(crate) struct ReadRounds {
 }
 
 impl ReadRounds {
-    pub(crate) fn new(election_tick: usize) -> Self {
+    pub(crate) fn new(node_id: u64, election_tick: usize) -> Self {
         let election_tick = election_tick.max(1);
         Self {
+            node_id,
             next_ctx: 1,
             queued: Vec::new(),
             rounds: HashMap::new(),
@@ -77,7 +99,7 @@ impl ReadRounds {
             for (ctx, round) in &mut self.rounds {
                 if !round.sent {
                     round.sent = true;
-                    raw.read_index(ctx.to_be_bytes().to_vec());
+                    raw.read_index(context(self.node_id, *ctx));
                 }
             }
         }
@@ -86,10 +108,10 @@ impl ReadRounds {
 
     pub(crate) fn resolve(&mut self, states: Vec<ReadState>) {
         for state in states {
-            let Ok(ctx) = <[u8; 8]>::try_from(state.request_ctx.as_slice()) else {
+            let Some(ctx) = own_round(self.node_id, &state.request_ctx) else {
                 continue;
             };
-            if let Some(round) = self.rounds.remove(&u64::from_be_bytes(ctx)) {
+            if let Some(round) = self.rounds.remove(&ctx) {
                 for reply in round.replies {
                     let _ = reply.send(Ok(state.index));
                 }
@@ -105,7 +127,7 @@ impl ReadRounds {
             if round.age >= self.expire_ticks {
                 expired.push(*ctx);
             } else if round.sent && round.age % self.retry_ticks == 0 && !no_leader {
-                raw.read_index(ctx.to_be_bytes().to_vec());
+                raw.read_index(context(self.node_id, *ctx));
             }
         }
         for ctx in expired {
@@ -122,5 +144,18 @@ impl ReadRounds {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contexts_of_different_nodes_never_collide() {
+        assert_ne!(context(1, 5), context(2, 5));
+        assert_eq!(own_round(1, &context(1, 5)), Some(5));
+        assert_eq!(own_round(2, &context(1, 5)), None);
+        assert_eq!(own_round(1, &5u64.to_be_bytes()), None);
     }
 }

@@ -733,3 +733,28 @@ async fn lagging_member_catches_up_from_a_snapshot() {
     );
     cluster.stop_all().await;
 }
+
+/// Linearizable reads issued on every follower at once all complete within
+/// a fraction of the retry interval: each follower's ReadIndex context is
+/// distinct at the leader (a shared context used to drop all but one round
+/// until its retry, an election timeout later).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_reads_on_every_follower_share_no_context() {
+    let cluster = Cluster::start(3).await;
+    let leader = cluster.leader().await;
+    cluster
+        .commit_among(&cluster.ids(), None, "before reads")
+        .await;
+    let followers: Vec<u64> = cluster.ids().into_iter().filter(|&i| i != leader).collect();
+    // One election timeout at its shortest: the retry interval.
+    let retry = Duration::from_millis(10 * ELECTION_TICK as u64);
+    for round in 0..20 {
+        let started = Instant::now();
+        let reads = followers.iter().map(|&id| cluster.node(id).read_index());
+        for index in futures::future::join_all(reads).await {
+            assert!(index.unwrap() > 0);
+        }
+        let took = started.elapsed();
+        assert!(took < retry, "round {round}: reads took {took:?}");
+    }
+}
