@@ -238,6 +238,11 @@ impl EtcdServer {
         &self.inner.raft
     }
 
+    /// Whether `id` was a member and has been removed for good.
+    pub fn was_removed(&self, id: u64) -> bool {
+        self.inner.membership.is_removed(id)
+    }
+
     /// Resolves once this member has been removed from the cluster: it must
     /// stop serving (etcd exits).
     pub async fn wait_removed(&self) {

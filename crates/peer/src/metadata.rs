@@ -64,6 +64,20 @@ pub(crate) fn check_to(md: &MetadataMap, local_id: u64) -> Result<(), Status> {
     }
 }
 
+/// etcd's wording for a member that was removed from the cluster and still
+/// calls its former peers.
+pub(crate) const MEMBER_REMOVED: &str = "the member has been permanently removed from the cluster";
+
+/// The refusal a removed member gets: it must stop.
+pub(crate) fn removed() -> Status {
+    Status::permission_denied(MEMBER_REMOVED)
+}
+
+/// Whether a refusal says this member was removed from the cluster.
+pub(crate) fn is_removed(status: &Status) -> bool {
+    status.code() == tonic::Code::PermissionDenied && status.message() == MEMBER_REMOVED
+}
+
 /// Whether a refusal was a cluster id mismatch (worth an error in the log
 /// rather than a quiet retry).
 pub(crate) fn is_cluster_mismatch(status: &Status) -> bool {

@@ -16,7 +16,7 @@ use tonic::Streaming;
 use tonic::transport::Channel;
 
 use crate::dial::connect_any;
-use crate::metadata::{is_cluster_mismatch, stamp};
+use crate::metadata::{is_cluster_mismatch, is_removed, stamp};
 use crate::peerpb::peer_client::PeerClient;
 use crate::peerpb::{RaftAck, RaftBatch};
 use crate::transport::Shared;
@@ -149,6 +149,14 @@ async fn open(
     match accepted {
         Ok(response) => Ok((outbound, response.into_inner())),
         Err(status) => {
+            if is_removed(&status) {
+                tracing::error!(
+                    peer = format_args!("{peer:x}"),
+                    %url,
+                    "the member has been permanently removed from the cluster"
+                );
+                shared.mark_removed();
+            }
             if is_cluster_mismatch(&status) {
                 tracing::error!(
                     peer = format_args!("{peer:x}"),

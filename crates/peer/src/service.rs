@@ -16,7 +16,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::api_status::to_status;
-use crate::metadata::{check_cluster, check_to, sender};
+use crate::metadata::{check_cluster, check_to, removed, sender};
 use crate::peerpb::peer_server::{Peer, PeerServer};
 use crate::peerpb::{
     LeaseRenewRequest, LeaseRenewResponse, MembersRequest, MembersResponse, RaftAck, RaftBatch,
@@ -37,6 +37,7 @@ pub struct PeerService {
     lease: Arc<dyn api::Lease>,
     cluster: Arc<dyn api::Cluster>,
     maintenance: Option<Arc<dyn api::Maintenance>>,
+    was_removed: Option<Arc<dyn Fn(u64) -> bool + Send + Sync>>,
 }
 
 impl PeerService {
@@ -55,6 +56,31 @@ impl PeerService {
             lease,
             cluster,
             maintenance: None,
+            was_removed: None,
+        }
+    }
+
+    /// Tells a peer that `was_removed` says has left the cluster for good
+    /// so, instead of taking its raft traffic (it then stops, as etcd's
+    /// removed members do).
+    pub fn with_removed_check(
+        mut self,
+        was_removed: Arc<dyn Fn(u64) -> bool + Send + Sync>,
+    ) -> Self {
+        self.was_removed = Some(was_removed);
+        self
+    }
+
+    fn check_not_removed(&self, from: u64) -> Result<(), Status> {
+        match &self.was_removed {
+            Some(was_removed) if was_removed(from) => {
+                tracing::warn!(
+                    remote_peer_id = format_args!("{from:x}"),
+                    "rejected the raft stream of a removed member"
+                );
+                Err(removed())
+            }
+            _ => Ok(()),
         }
     }
 
@@ -83,6 +109,7 @@ impl Peer for PeerService {
         check_cluster(request.metadata(), self.cfg.cluster_id)?;
         check_to(request.metadata(), self.cfg.local_id)?;
         let from = sender(request.metadata());
+        self.check_not_removed(from)?;
         let batches = request.into_inner();
         // Nothing is ever sent back; holding the sender keeps the response
         // open for as long as the peer keeps its side open.

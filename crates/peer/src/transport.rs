@@ -29,6 +29,8 @@ pub(crate) struct Shared {
     raft: RwLock<Option<RaftNode>>,
     snapshots: Arc<dyn SnapshotSource>,
     runtime: Handle,
+    /// Turns true once a peer refused this member as removed.
+    removed: watch::Sender<bool>,
 }
 
 impl Shared {
@@ -37,6 +39,10 @@ impl Shared {
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    pub(crate) fn mark_removed(&self) {
+        self.removed.send_replace(true);
     }
 
     pub(crate) fn report_unreachable(&self, peer: u64) {
@@ -92,6 +98,7 @@ impl PeerTransport {
                 raft: RwLock::new(None),
                 snapshots,
                 runtime,
+                removed: watch::channel(false).0,
             }),
             links: Arc::new(Mutex::new(HashMap::new())),
         })
@@ -119,6 +126,14 @@ impl PeerTransport {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clear();
+    }
+
+    /// Resolves once a peer has refused this member as removed from the
+    /// cluster (it was removed while it could not hear about it): the
+    /// member must stop.
+    pub async fn wait_removed(&self) {
+        let mut removed = self.shared.removed.subscribe();
+        let _ = removed.wait_for(|r| *r).await;
     }
 
     /// The ids of the peers messages can currently go to.

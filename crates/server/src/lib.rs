@@ -44,6 +44,8 @@ pub enum Error {
     Raft(#[from] raftnode::Error),
     #[error("{0}")]
     Corrupt(String),
+    #[error("the member has been permanently removed from the cluster")]
+    Removed,
 }
 
 /// Logs go to stderr, where etcd writes them and where etcd's test harness
@@ -175,6 +177,15 @@ pub struct Running {
 }
 
 impl Running {
+    /// Resolves once this member learns it was removed from the cluster:
+    /// by applying its own removal, or from a peer that refuses it.
+    pub async fn wait_removed(&self) {
+        tokio::select! {
+            () = self.server.wait_removed() => {}
+            () = self.transport.wait_removed() => {}
+        }
+    }
+
     /// Stops serving, then stops the member.
     pub async fn shutdown(mut self) {
         self.shutdown.send_replace(true);
@@ -281,7 +292,11 @@ pub async fn start(flags: Flags) -> Result<Running, Error> {
                 Arc::new(server.clone()),
                 Arc::new(server.clone()),
             )
-            .with_maintenance(Arc::new(server.clone())),
+            .with_maintenance(Arc::new(server.clone()))
+            .with_removed_check({
+                let server = server.clone();
+                Arc::new(move |id| server.was_removed(id))
+            }),
         ),
         version: format!(
             r#"{{"etcdserver":"{}","etcdcluster":"{}"}}"#,
@@ -299,16 +314,28 @@ pub async fn start(flags: Flags) -> Result<Running, Error> {
         ));
     }
 
+    let mut running = Running {
+        server: server.clone(),
+        client_addrs,
+        transport: transport.clone(),
+        shutdown,
+        tasks,
+    };
     if flags.experimental_initial_corrupt_check
         && let Err(err) = corrupt_check::check(&server, &peer_cfg).await
     {
-        shutdown.send_replace(true);
-        while tasks.join_next().await.is_some() {}
-        server.stop().await;
-        transport.stop();
+        running.shutdown().await;
         return Err(err);
     }
-    server.wait_published().await;
+    // A member that was removed while it was down never publishes: its
+    // peers refuse it, and it stops.
+    tokio::select! {
+        () = server.wait_published() => {}
+        () = transport.wait_removed() => {
+            running.shutdown().await;
+            return Err(Error::Removed);
+        }
+    }
 
     let limits = rpc::Limits {
         max_txn_ops: flags.max_txn_ops,
@@ -369,7 +396,7 @@ pub async fn start(flags: Flags) -> Result<Running, Error> {
         } else {
             None
         };
-        tasks.spawn(serve::client_loop(
+        running.tasks.spawn(serve::client_loop(
             listener,
             acceptor,
             routes.clone(),
@@ -377,22 +404,15 @@ pub async fn start(flags: Flags) -> Result<Running, Error> {
         ));
     }
     tracing::info!("ready to serve client requests");
-    Ok(Running {
-        server,
-        client_addrs,
-        transport,
-        shutdown,
-        tasks,
-    })
+    Ok(running)
 }
 
 /// Runs a member until SIGINT or SIGTERM, then stops it gracefully.
 pub async fn run_until_signal(flags: Flags) -> Result<(), Error> {
     let running = start(flags).await?;
-    let removed = running.server.clone();
     tokio::select! {
         () = wait_for_signal() => tracing::info!("received a stop signal, shutting down"),
-        () = removed.wait_removed() => {
+        () = running.wait_removed() => {
             tracing::warn!("the member has been permanently removed from the cluster");
             // etcd lets the answer to the removal reach its client first
             tokio::time::sleep(10 * running.server.config().heartbeat_interval).await;

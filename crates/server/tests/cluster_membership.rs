@@ -80,7 +80,13 @@ fn a_learner_is_promoted_through_a_follower_and_the_removed_leader_stops() {
     });
     let members = promoted.unwrap().into_inner().members;
     assert!(members.iter().all(|m| !m.is_learner), "{members:?}");
-    assert!(!cluster.is_learner(learner));
+    // The leader answered once it applied the promotion; the learner
+    // itself applies it a moment later.
+    let started = Instant::now();
+    while cluster.is_learner(learner) {
+        assert!(started.elapsed() < Duration::from_secs(5), "never promoted");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert!(cluster.is_healthy(learner));
 
     // --strict-reconfig-check (etcd's default) refuses the removal until
@@ -126,6 +132,56 @@ fn a_learner_is_promoted_through_a_follower_and_the_removed_leader_stops() {
             .put(PutRequest {
                 key: b"after".to_vec(),
                 value: b"removal".to_vec(),
+                ..Default::default()
+            })
+            .await
+    });
+    assert!(put.is_ok(), "{put:?}");
+}
+
+/// A member removed while it was down learns of it from its former peers
+/// when it comes back, and stops instead of disturbing them.
+#[test]
+fn a_member_removed_while_down_stops_when_it_comes_back() {
+    let mut cluster = ClusterSpec::new(3).timing(50, 500).start(ours());
+    let leader = cluster.wait_leader(Duration::from_secs(10));
+    let gone = (leader + 1) % 3;
+    let gone_id = cluster.member_id(gone).unwrap();
+    cluster.stop(gone);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let removed = rt.block_on(async {
+        ClusterClient::new(channel(&cluster.client_url(leader)))
+            .member_remove(MemberRemoveRequest { id: gone_id })
+            .await
+    });
+    assert_eq!(removed.unwrap().into_inner().members.len(), 2);
+
+    let mut child = Command::new(ours())
+        .args(cluster.spec(gone).args(&cluster.data_dir(gone)))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let mut kept_running = false;
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            let _ = child.wait();
+            kept_running = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(!kept_running, "the removed member kept running:\n{stderr}");
+    assert!(stderr.contains("permanently removed"), "{stderr}");
+    let put = rt.block_on(async {
+        KvClient::new(channel(&cluster.client_url(leader)))
+            .put(PutRequest {
+                key: b"still".to_vec(),
+                value: b"serving".to_vec(),
                 ..Default::default()
             })
             .await
