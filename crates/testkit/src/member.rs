@@ -12,12 +12,28 @@ use crate::step::{Step, run};
 /// How long a server may take to serve a linearizable read.
 const READY_LIMIT: Duration = Duration::from_secs(20);
 
-/// A port nothing listens on right now.
+/// Ports handed out come from below Linux's ephemeral range (32768 and
+/// up): a port the kernel picked for us would be free now but could be
+/// taken by any outgoing connection (a peer dialing another member) before
+/// the server binds it.
+const PORTS: std::ops::Range<u16> = 15000..32000;
+
+/// A port nothing listens on right now, outside the ephemeral range. Each
+/// test process starts at its own offset and walks the range, so parallel
+/// test processes rarely try the same ports.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("finding a free port: {e}"))
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let span = u32::from(PORTS.end - PORTS.start);
+    let offset = std::process::id().wrapping_mul(7919) % span;
+    for _ in 0..span {
+        let step = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = PORTS.start + u16::try_from((offset + step) % span).unwrap_or(0);
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port in {PORTS:?}");
 }
 
 /// The flags of a one-member cluster. The member and cluster ids follow

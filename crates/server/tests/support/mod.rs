@@ -4,7 +4,7 @@
 
 #![allow(dead_code, clippy::unwrap_used)]
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -13,13 +13,7 @@ use api::pb::etcdserverpb::kv_client::KvClient;
 use api::pb::etcdserverpb::{PutRequest, RangeRequest};
 use tonic::transport::Channel;
 
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+pub use testkit::free_port;
 
 /// The flags of a one-member cluster on free ports.
 pub fn member_args(data_dir: &Path, client: u16, peer: u16) -> Vec<String> {
