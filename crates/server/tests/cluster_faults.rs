@@ -79,31 +79,39 @@ fn members_added_after_compaction_catch_up_by_snapshot() {
 
 /// `--heartbeat-interval` and `--election-timeout` are honoured: after the
 /// leader is killed a new one is elected within about two election
-/// timeouts (raft randomises each follower's timeout in [1, 2) election
-/// timeouts; the bound leaves one more for a split vote on a busy machine).
+/// timeouts. Raft randomises each follower's timeout in [1, 2) election
+/// timeouts, and now and then the two survivors split their votes and need
+/// another round, so the test kills the leader three times and bounds the
+/// median by two election timeouts and every election by six.
 #[test]
 fn a_new_leader_within_two_election_timeouts_of_a_leader_kill() {
     bounded("election_time", || {
         let election = Duration::from_millis(500);
         let mut cluster = ClusterSpec::new(3).timing(50, 500).start(ours());
-        let old = cluster.wait_leader(Duration::from_secs(10));
-        cluster.kill(old);
-        let killed = Instant::now();
-        let new = loop {
-            if let Some(l) = cluster.leader() {
-                break l;
-            }
-            assert!(
-                killed.elapsed() < 10 * election,
-                "no leader after {:?}",
-                killed.elapsed()
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        };
-        let took = killed.elapsed();
-        eprintln!("new leader m{new} elected {took:?} after the leader was killed");
-        assert_ne!(new, old);
-        assert!(took < 3 * election, "election took {took:?}");
+        let mut took = Vec::new();
+        for _ in 0..3 {
+            let old = cluster.wait_leader(Duration::from_secs(10));
+            cluster.kill(old);
+            let killed = Instant::now();
+            let new = loop {
+                if let Some(l) = cluster.leader() {
+                    break l;
+                }
+                assert!(
+                    killed.elapsed() < 10 * election,
+                    "no leader after {:?}",
+                    killed.elapsed()
+                );
+                std::thread::sleep(Duration::from_millis(10));
+            };
+            took.push(killed.elapsed());
+            assert_ne!(new, old);
+            cluster.restart(old);
+        }
+        eprintln!("new leaders elected {took:?} after the leader was killed");
+        took.sort();
+        assert!(took[1] < 2 * election, "elections took {took:?}");
+        assert!(took[2] < 6 * election, "elections took {took:?}");
     });
 }
 
