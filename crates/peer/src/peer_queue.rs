@@ -22,7 +22,11 @@ use crate::peerpb::{RaftAck, RaftBatch};
 use crate::transport::Shared;
 
 const MIN_BACKOFF: Duration = Duration::from_millis(50);
-const MAX_BACKOFF: Duration = Duration::from_secs(1);
+/// Kept short, like etcd's fixed 100 ms redial: while a link is down its
+/// messages are dropped, so a member that comes back after a longer
+/// backoff could miss a vote request and cost the cluster an election
+/// round.
+const MAX_BACKOFF: Duration = Duration::from_millis(100);
 /// A batch grows until about this size; a single larger message goes alone.
 const MAX_BATCH_BYTES: usize = 2 * 1024 * 1024;
 /// Batches handed to the HTTP/2 stream but not yet written; beyond this the
