@@ -80,16 +80,18 @@ fn members_added_after_compaction_catch_up_by_snapshot() {
 /// `--heartbeat-interval` and `--election-timeout` are honoured: after the
 /// leader is killed a new one is elected within about two election
 /// timeouts. Raft randomises each follower's timeout in [1, 2) election
-/// timeouts, and now and then the two survivors split their votes and need
-/// another round, so the test kills the leader three times and bounds the
-/// median by two election timeouts and every election by six.
+/// timeouts, and about one election in seven needs a second round (the two
+/// survivors split their votes, or the first candidate asks a follower that
+/// heard from the dead leader a moment later and still honours its lease),
+/// so the test kills the leader nine times and bounds the median by two
+/// election timeouts and every election by six.
 #[test]
 fn a_new_leader_within_two_election_timeouts_of_a_leader_kill() {
     bounded("election_time", || {
         let election = Duration::from_millis(500);
         let mut cluster = ClusterSpec::new(3).timing(50, 500).start(ours());
         let mut took = Vec::new();
-        for _ in 0..3 {
+        for _ in 0..9 {
             let old = cluster.wait_leader(Duration::from_secs(10));
             cluster.kill(old);
             let killed = Instant::now();
@@ -110,8 +112,8 @@ fn a_new_leader_within_two_election_timeouts_of_a_leader_kill() {
         }
         eprintln!("new leaders elected {took:?} after the leader was killed");
         took.sort();
-        assert!(took[1] < 2 * election, "elections took {took:?}");
-        assert!(took[2] < 6 * election, "elections took {took:?}");
+        assert!(took[4] < 2 * election, "elections took {took:?}");
+        assert!(took[8] < 6 * election, "elections took {took:?}");
     });
 }
 
