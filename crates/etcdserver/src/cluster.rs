@@ -16,6 +16,7 @@ use raft::eraftpb::{ConfChange, ConfChangeType};
 
 use crate::apply::Applied;
 use crate::membership::{Member, member_id};
+use crate::propose::propose_error;
 use crate::server::EtcdServer;
 
 /// etcd's HealthInterval: a peer counts as healthy once connected this long.
@@ -190,22 +191,11 @@ impl EtcdServer {
             .raft
             .propose_conf_change(cc)
             .await
-            .map_err(|err| match err {
-                raftnode::Error::Stopped => Error::Stopped,
-                raftnode::Error::NoLeader | raftnode::Error::Dropped => Error::NoLeader,
-                raftnode::Error::Timeout => Error::Timeout,
-                other => Error::Internal(other.to_string()),
-            })?;
+            .map_err(propose_error)?;
         let applied = match tokio::time::timeout(inner.cfg.request_timeout(), waiter).await {
             Ok(Ok(outcome)) => outcome?,
             Ok(Err(_closed)) => return Err(Error::Stopped),
-            Err(_elapsed) => {
-                return Err(if self.has_leader() {
-                    Error::Timeout
-                } else {
-                    Error::TimeoutDueToLeaderFail
-                });
-            }
+            Err(_elapsed) => return Err(self.timeout_error()),
         };
         match applied {
             Applied::Members(members) => Ok(members),

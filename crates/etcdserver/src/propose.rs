@@ -74,7 +74,7 @@ impl EtcdServer {
     }
 
     /// etcd blames a timeout on a missing leader when there is none.
-    fn timeout_error(&self) -> Error {
+    pub(crate) fn timeout_error(&self) -> Error {
         if self.has_leader() {
             Error::Timeout
         } else {
@@ -83,7 +83,7 @@ impl EtcdServer {
     }
 }
 
-fn propose_error(err: raftnode::Error) -> Error {
+pub(crate) fn propose_error(err: raftnode::Error) -> Error {
     match err {
         raftnode::Error::Stopped => Error::Stopped,
         raftnode::Error::NoLeader | raftnode::Error::Dropped => Error::NoLeader,

@@ -20,12 +20,7 @@ impl EtcdServer {
                 .raft
                 .read_index()
                 .await
-                .map_err(|err| match err {
-                    raftnode::Error::Stopped => Error::Stopped,
-                    raftnode::Error::NoLeader | raftnode::Error::Dropped => Error::NoLeader,
-                    raftnode::Error::Timeout => Error::Timeout,
-                    other => Error::Internal(other.to_string()),
-                })?;
+                .map_err(crate::propose::propose_error)?;
             let mut applied = self.inner.applied.clone();
             applied
                 .wait_for(|a| *a >= index)

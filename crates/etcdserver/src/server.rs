@@ -72,13 +72,28 @@ pub fn identity(cfg: &ServerConfig) -> Result<(u64, u64), Error> {
     if let Some(ids) = raftnode::read_identity(&cfg.member_dir())? {
         return Ok(ids);
     }
-    let m = match (cfg.initial_cluster_state, &cfg.join) {
-        (ClusterState::Existing, Some(join)) => {
-            Membership::join(cfg, join.cluster_id, join.members.clone())?
-        }
-        _ => Membership::bootstrap(cfg)?,
-    };
+    let (m, _) = fresh_membership(cfg)?;
     Ok((m.local_id, m.cluster_id))
+}
+
+/// A brand-new member's membership and the voters it starts raft with:
+/// the cluster `--initial-cluster` describes, or (joining) the one the
+/// peers reported, with no initial voters since the leader tells it all.
+fn fresh_membership(cfg: &ServerConfig) -> Result<(Membership, Vec<u64>), Error> {
+    match (cfg.initial_cluster_state, &cfg.join) {
+        (ClusterState::New, _) => {
+            let m = Membership::bootstrap(cfg)?;
+            let voters = m.voter_ids();
+            Ok((m, voters))
+        }
+        (ClusterState::Existing, Some(join)) => Ok((
+            Membership::join(cfg, join.cluster_id, join.members.clone())?,
+            Vec::new(),
+        )),
+        (ClusterState::Existing, None) => Err(Error::Config(
+            "--initial-cluster-state=existing needs the member list of the cluster".into(),
+        )),
+    }
 }
 
 /// Who this member is and whom it starts raft with: a restart takes its
@@ -107,22 +122,7 @@ fn boot_membership(
         record_members(store, &m)?;
         return Ok((m, Vec::new()));
     }
-    let (m, voters) = match (cfg.initial_cluster_state, &cfg.join) {
-        (ClusterState::New, _) => {
-            let m = Membership::bootstrap(cfg)?;
-            let voters = m.voter_ids();
-            (m, voters)
-        }
-        (ClusterState::Existing, Some(join)) => (
-            Membership::join(cfg, join.cluster_id, join.members.clone())?,
-            Vec::new(),
-        ),
-        (ClusterState::Existing, None) => {
-            return Err(Error::Config(
-                "--initial-cluster-state=existing needs the member list of the cluster".into(),
-            ));
-        }
-    };
+    let (m, voters) = fresh_membership(cfg)?;
     record_members(store, &m)?;
     Ok((m, voters))
 }
